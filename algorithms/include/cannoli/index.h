@@ -1,0 +1,140 @@
+/*
+ * cannoli/index.h — indexes: build over one store, search through another.
+ *
+ * kANNolo's method is a configuration of this interface: the graph is built
+ * on the full-precision store (build_store) and then searched through the
+ * quantized one (search_store), optionally re-scoring candidates with the
+ * full-precision vectors (rerank_store). With the plain quantizer all three
+ * are the same store.
+ *
+ * Threading: an index is read-only after build/load; each search thread owns
+ * one cn_search_ctx_t (evaluator + scratch such as the visited table), so
+ * searches need no locks.
+ *
+ * Scores: index implementations work with internal scores (smaller is better,
+ * see common.h); cn_index_search() returns user-facing distances.
+ */
+#ifndef CANNOLI_INDEX_H
+#define CANNOLI_INDEX_H
+
+#include "cannoli/common.h"
+#include "cannoli/io.h"
+#include "cannoli/params.h"
+#include "cannoli/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cn_index cn_index_t;
+typedef struct cn_search_ctx cn_search_ctx_t;
+struct cn_component;
+
+/* Work counters of one query (reset by cn_index_search). */
+typedef struct cn_search_stats {
+    uint64_t ndist; /* distance computations (through the evaluator) */
+    uint64_t nhops; /* nodes expanded (graph indexes) */
+} cn_search_stats_t;
+
+typedef struct cn_index_ops {
+    const char *name;
+    /* Builds the structure over `store` (borrowed for the call only; the
+     * index keeps no pointer to it). threads: number of build threads, >= 1. */
+    cn_status_t (*build)(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
+                         size_t errlen);
+    /* Allocates per-thread scratch into ctx->priv (ctx->ev is already set). */
+    cn_status_t (*ctx_init)(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err, size_t errlen);
+    void (*ctx_free)(cn_search_ctx_t *ctx);
+    /* Applies validated search parameters (e.g. ef) to ctx. */
+    cn_status_t (*ctx_set_params)(cn_search_ctx_t *ctx, const cn_params_t *p, char *err,
+                                  size_t errlen);
+    /* The query is set on ctx->ev. Writes up to k results, internal scores
+     * ascending (ties in any order), adds work to ctx->stats, returns the
+     * number written (< k only if the index holds fewer reachable vectors). */
+    size_t (*search)(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t *ids,
+                     float *scores);
+    /* Bytes of the index structure itself (graph, lists), stores excluded. */
+    size_t (*bytes)(const cn_index_t *ix);
+    /* Structure payload; the generic layer writes header and stores. */
+    void (*save)(const cn_index_t *ix, cn_writer_t *w);
+    cn_status_t (*load)(cn_index_t *ix, cn_reader_t *r, char *err, size_t errlen);
+    void (*destroy)(cn_index_t *ix); /* frees the implementation's memory only */
+} cn_index_ops_t;
+
+/* Base of every index; implementations embed it as their first member. */
+struct cn_index {
+    const cn_index_ops_t *ops;
+    const struct cn_component *component; /* registry entry it was created from */
+    cn_metric_t metric;
+    uint32_t dim;
+    uint32_t n;                /* vectors indexed (set by build/load) */
+    cn_store_t *store;         /* searched through; owned reference */
+    cn_store_t *rerank_store;  /* full precision for re-ranking, or NULL; owned reference */
+    char *build_params;        /* "k=v;..." as given at create (owned), for files and logs */
+};
+
+struct cn_search_ctx {
+    const cn_index_t *ix;      /* borrowed */
+    cn_evaluator_t *ev;        /* over ix->store (owned) */
+    cn_evaluator_t *rerank_ev; /* over ix->rerank_store (owned), or NULL */
+    size_t rerank;             /* candidates re-scored at full precision; 0 = off */
+    cn_search_stats_t stats;   /* of the last query */
+    void *priv;                /* index scratch (ops->ctx_init) */
+    uint32_t *cand_ids;        /* re-ranking scratch, cand_cap entries */
+    float *cand_scores;
+    size_t cand_cap;
+};
+
+/* Creates an empty index by registry name after validating the build
+ * parameters against its schema. */
+cn_status_t cn_index_create(cn_index_t **out, const char *name, cn_metric_t metric, uint32_t dim,
+                            const cn_params_t *build_params, char *err, size_t errlen);
+
+/* Builds over build_store, then keeps references to search_store (searched
+ * through; may equal build_store) and rerank_store (may be NULL). All stores
+ * must have the index's dim and metric and the same n. */
+cn_status_t cn_index_build(cn_index_t *ix, cn_store_t *build_store, cn_store_t *search_store,
+                           cn_store_t *rerank_store, int threads, char *err, size_t errlen);
+
+/* Per-thread search context. The index must outlive it. */
+cn_status_t cn_search_ctx_create(const cn_index_t *ix, cn_search_ctx_t **out, char *err,
+                                 size_t errlen);
+void cn_search_ctx_destroy(cn_search_ctx_t *ctx); /* NULL-safe */
+/* Validates search parameters against the index's schema and applies them. */
+cn_status_t cn_search_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *search, char *err,
+                                     size_t errlen);
+
+/* k nearest of one query. ids[k], dists[k] caller-allocated; dists are
+ * user-facing (cn_metric_external). Unfilled slots get id UINT32_MAX and
+ * dist +inf. *found (may be NULL) = number filled. Stats in ctx->stats. */
+cn_status_t cn_index_search(cn_search_ctx_t *ctx, const cn_vec_t *q, size_t k, uint32_t *ids,
+                            float *dists, size_t *found, char *err, size_t errlen);
+
+/* Dense queries (nq x dim, row-major) in parallel over `threads` OpenMP
+ * threads (0 = all). ids/dists: nq x k. Used for ground truth (flat). */
+cn_status_t cn_index_search_batch(const cn_index_t *ix, const cn_params_t *search,
+                                  const float *queries, size_t nq, size_t k, int threads,
+                                  uint32_t *ids, float *dists, char *err, size_t errlen);
+
+/* Structure + stores held (a store shared by two roles counts once). */
+size_t cn_index_bytes(const cn_index_t *ix);
+
+/* Saves index and its stores to one checksummed file (see io.h); atomic. */
+cn_status_t cn_index_save(const cn_index_t *ix, const char *path, char *err, size_t errlen);
+/* Loads a file written by cn_index_save. Wrong magic/version, truncation or a
+ * checksum mismatch is CN_EFORMAT with a message naming the file. */
+cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t errlen);
+
+void cn_index_destroy(cn_index_t *ix); /* NULL-safe; releases the stores */
+
+/* ---- indexes shipped ---------------------------------------------------- */
+/* Constructors used by the registry (they do not validate parameters). */
+cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                                 const cn_params_t *build_params, char *err, size_t errlen);
+cn_status_t cn_index_hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                                 const cn_params_t *build_params, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,123 @@
+/*
+ * cannoli/store.h — vector stores and per-query evaluators.
+ *
+ * A store holds n vectors of one representation (dense f32 now; f16, SQ8
+ * codes, PQ codes and sparse CSR later). Indexes never look inside a store:
+ * they ask it for an evaluator, a per-thread object that holds one prepared
+ * query (for PQ: the lookup table; for sparse: the densified query) and
+ * computes query-to-stored distances, in batches.
+ *
+ * The rule that keeps modularity free: an index crosses at most one function
+ * pointer per *batch* (all unvisited neighbours of a node), never one per
+ * distance in its hot loop. dist() exists for the odd single distance (entry
+ * point, tests).
+ *
+ * Stores are reference counted: a quantizer whose encoding is the identity
+ * (plain) returns the full-precision store itself with cn_store_retain().
+ * Reference counting is not thread-safe; do it on the setup thread.
+ */
+#ifndef CANNOLI_STORE_H
+#define CANNOLI_STORE_H
+
+#include "cannoli/common.h"
+#include "cannoli/io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A vector given from outside: dense (dense != NULL, dim floats) or sparse
+ * (nnz pairs idx[i], val[i], idx strictly increasing). Borrowed. */
+typedef struct cn_vec {
+    const float *dense;
+    uint32_t nnz;
+    const uint32_t *idx;
+    const float *val;
+} cn_vec_t;
+
+typedef struct cn_store cn_store_t;
+typedef struct cn_evaluator cn_evaluator_t;
+
+typedef struct cn_evaluator_ops {
+    /* Prepares an outside query (full precision). Copies what it needs; q is
+     * not referenced after the call. CN_EINVAL on a dimension mismatch. */
+    cn_status_t (*set_query)(cn_evaluator_t *ev, const cn_vec_t *q, char *err, size_t errlen);
+    /* Makes stored vector `id` the query (used while building a graph). */
+    void (*set_query_id)(cn_evaluator_t *ev, uint32_t id);
+    /* Internal score of the current query to stored vector id. */
+    float (*dist)(cn_evaluator_t *ev, uint32_t id);
+    /* out[i] = score(query, ids[i]) for i < n. Prefetches ahead itself. */
+    void (*dist_batch)(cn_evaluator_t *ev, const uint32_t *ids, size_t n, float *out);
+    /* out[i] = score(query, start + i) for i < n (exact scans). */
+    void (*dist_range)(cn_evaluator_t *ev, uint32_t start, size_t n, float *out);
+    /* out[i] = score(stored a, stored ids[i]); leaves the query untouched
+     * (neighbour-selection heuristic while building). */
+    void (*dist_pairs)(cn_evaluator_t *ev, uint32_t a, const uint32_t *ids, size_t n,
+                       float *out);
+    void (*destroy)(cn_evaluator_t *ev);
+} cn_evaluator_ops_t;
+
+/* Base of every evaluator; implementations embed it as their first member. */
+struct cn_evaluator {
+    const cn_evaluator_ops_t *ops;
+    const cn_store_t *store; /* borrowed: the store must outlive the evaluator */
+};
+
+typedef struct cn_store_ops {
+    const char *name; /* e.g. "dense_f32"; written into saved files */
+    /* New evaluator over this store (one per thread). */
+    cn_status_t (*evaluator_create)(const cn_store_t *s, cn_evaluator_t **out, char *err,
+                                    size_t errlen);
+    /* Bytes of memory this store holds (vectors, codebooks, ...). */
+    size_t (*bytes)(const cn_store_t *s);
+    /* Decodes vector i into out[dim] floats (approximately, for lossy stores). */
+    void (*decode)(const cn_store_t *s, uint32_t i, float *out);
+    /* Writes the store's payload (load is the registry's store_load). */
+    void (*save)(const cn_store_t *s, cn_writer_t *w);
+    void (*destroy)(cn_store_t *s); /* called when the last reference goes */
+} cn_store_ops_t;
+
+/* Base of every store; implementations embed it as their first member. */
+struct cn_store {
+    const cn_store_ops_t *ops;
+    cn_metric_t metric;
+    uint32_t n;   /* number of vectors */
+    uint32_t dim; /* dimension of the original vectors */
+    int refs;     /* reference count, starts at 1 */
+};
+
+static inline cn_store_t *cn_store_retain(cn_store_t *s) {
+    if (s) s->refs++;
+    return s;
+}
+/* Drops one reference; frees on the last. NULL-safe. */
+void cn_store_release(cn_store_t *s);
+
+static inline cn_status_t cn_store_evaluator(const cn_store_t *s, cn_evaluator_t **out,
+                                             char *err, size_t errlen) {
+    return s->ops->evaluator_create(s, out, err, errlen);
+}
+/* NULL-safe. */
+static inline void cn_evaluator_destroy(cn_evaluator_t *ev) {
+    if (ev) ev->ops->destroy(ev);
+}
+
+/* ---- dense float32 store ---------------------------------------------- */
+
+/* Copies n x dim floats (row-major) into a new store. For CN_METRIC_COSINE
+ * the rows are normalised on copy (a zero row stays zero). Rejects NaN/Inf
+ * values with CN_EINVAL naming the row. */
+cn_status_t cn_store_dense_create(cn_store_t **out, const float *data, uint32_t n, uint32_t dim,
+                                  cn_metric_t metric, char *err, size_t errlen);
+/* Row i of a dense_f32 store (dim floats, 64-byte aligned base). */
+const float *cn_store_dense_row(const cn_store_t *s, uint32_t i);
+/* True if s is a dense_f32 store. */
+int cn_store_is_dense_f32(const cn_store_t *s);
+/* Loads the payload written by a dense_f32 store's save(). */
+cn_status_t cn_store_dense_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
+                                uint32_t n, uint32_t dim, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,95 @@
+/*
+ * harness/dataset.h — datasets: ANN-Benchmarks HDF5, texmex files, the
+ * catalogue, synthetic generation, exact ground truth and conversion.
+ *
+ * A dataset in memory is dense float32 train/test matrices plus the true
+ * neighbours of each test vector (ids, best first) and their user-facing
+ * distances (euclidean not squared; angular = 1 - cos; ip = the inner product,
+ * larger is better). When a source has ids only (texmex _groundtruth.ivecs),
+ * the distances are recomputed from the vectors in float64.
+ */
+#ifndef CN_HARNESS_DATASET_H
+#define CN_HARNESS_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cannoli/common.h"
+#include "config.h"
+
+typedef struct cn_dataset {
+    char *name;           /* short name for CSV rows (file stem or catalogue name) */
+    char *source;         /* where it came from (path), for messages */
+    cn_metric_t metric;
+    uint32_t dim;
+    uint32_t n_train;
+    uint32_t n_test;
+    float *train;         /* n_train x dim, row-major, cn_malloc'd */
+    float *test;          /* n_test x dim */
+    uint32_t gt_k;        /* neighbours per test vector (0 if none) */
+    int32_t *neighbors;   /* n_test x gt_k, or NULL */
+    float *distances;     /* n_test x gt_k user-facing, or NULL */
+} cn_dataset_t;
+
+/* ANN-Benchmarks HDF5: datasets train, test, neighbors, distances (optional),
+ * root attribute `distance` (euclidean | angular | cosine | ip | dot; a missing
+ * attribute means euclidean). Any stored numeric type is read as float32. */
+int cn_dataset_load_hdf5(cn_dataset_t *ds, const char *path, char *err, size_t errlen);
+
+/* Writes ds as ANN-Benchmarks HDF5 (float32 train/test, int32 neighbors,
+ * float32 distances, attributes distance/dimension/point_type). Writes to a
+ * temporary file and renames, so a failure never destroys an existing file. */
+int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, size_t errlen);
+
+/* texmex: .fvecs (float32), .bvecs (uint8), .ivecs (int32) chosen by the
+ * file's extension. Reads all vectors; every record must have the same
+ * dimension. Truncated or inconsistent files are errors naming the file. */
+int cn_read_vecs(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
+                 size_t errlen);
+int cn_read_ivecs(const char *path, int32_t **data, uint32_t *n, uint32_t *k, char *err,
+                  size_t errlen);
+
+/* Map form of the config: train/test (texmex) + neighbors (.ivecs, optional) +
+ * metric name (NULL -> euclidean). */
+int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
+                          const char *neighbors, const char *metric, char *err, size_t errlen);
+
+/*
+ * Resolves a config's dataset spec: map form -> cn_dataset_load_files; a name
+ * with a known catalogue entry -> that entry (a file looked up in the data
+ * folders, or a synthetic set generated on first use and cached as HDF5 in
+ * the cache folder); anything else is a path to an HDF5 file. Data folders:
+ * $CANNOLI_DATA, ./datasets/data, ../shared/datasets (relative to the current
+ * directory). Then validates (cn_dataset_validate) and fills missing ground
+ * truth distances.
+ */
+int cn_dataset_open(cn_dataset_t *ds, const cn_dataset_spec_t *spec, int threads, char *err,
+                    size_t errlen);
+
+/* Catalogue: number of entries and entry i's name and one-line description
+ * (for `cannoli list`). */
+size_t cn_catalogue_count(void);
+const char *cn_catalogue_name(size_t i);
+const char *cn_catalogue_help(size_t i);
+
+/* Checks dims > 0, n_train > 0, n_test > 0, no NaN/Inf in train/test,
+ * neighbour ids in [0, n_train), distances finite. Messages name ds->source. */
+int cn_dataset_validate(const cn_dataset_t *ds, char *err, size_t errlen);
+
+/* Fills ds->distances from ds->neighbors by recomputing them (float64). */
+int cn_dataset_fill_distances(cn_dataset_t *ds, char *err, size_t errlen);
+
+/* (Re)computes exact top-k ground truth with the flat index over `threads`
+ * threads (0 = all), replacing neighbors/distances. */
+int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err, size_t errlen);
+
+/* Gaussian-mixture synthetic set: `clusters` centres in [-1,1]^dim, points
+ * around them with per-cluster spread, queries drawn the same way; exact top
+ * 100 ground truth. Deterministic for a seed. */
+int cn_dataset_synthetic(cn_dataset_t *ds, uint32_t n_train, uint32_t n_test, uint32_t dim,
+                         uint32_t clusters, cn_metric_t metric, uint64_t seed, int threads,
+                         char *err, size_t errlen);
+
+void cn_dataset_free(cn_dataset_t *ds); /* NULL-safe, leaves *ds zeroed */
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * tests/unit/testutil.c — counting allocator, PRNG, brute force, fixtures.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cannoli/common.h"
+
+static long live_blocks;
+static long fail_countdown = -1;
+
+static void *t_malloc(size_t size, void *ctx) {
+    (void)ctx;
+    if (fail_countdown == 0) return NULL;
+    if (fail_countdown > 0) fail_countdown--;
+    void *p = malloc(size ? size : 1);
+    if (p) live_blocks++;
+    return p;
+}
+
+static void *t_realloc(void *ptr, size_t size, void *ctx) {
+    (void)ctx;
+    if (fail_countdown == 0) return NULL;
+    if (fail_countdown > 0) fail_countdown--;
+    void *p = realloc(ptr, size ? size : 1);
+    if (p && !ptr) live_blocks++;
+    return p;
+}
+
+static void t_free(void *ptr, void *ctx) {
+    (void)ctx;
+    if (ptr) live_blocks--;
+    free(ptr);
+}
+
+void cn_test_alloc_install(void) {
+    static const cn_allocator_t a = {t_malloc, t_realloc, t_free, NULL};
+    live_blocks = 0;
+    fail_countdown = -1;
+    cn_set_allocator(&a);
+}
+
+void cn_test_alloc_uninstall(void) {
+    fail_countdown = -1;
+    cn_set_allocator(NULL);
+}
+
+long cn_test_alloc_live(void) { return live_blocks; }
+void cn_test_alloc_fail_after(long n) { fail_countdown = n; }
+
+uint64_t cn_test_rand(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+float cn_test_randf(uint64_t *state) {
+    return (float)((double)(cn_test_rand(state) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+float *cn_test_random_matrix(size_t n, size_t d, uint64_t seed) {
+    float *m = malloc((n * d ? n * d : 1) * sizeof(float));
+    uint64_t st = seed;
+    for (size_t i = 0; i < n * d; i++) m[i] = cn_test_randf(&st);
+    return m;
+}
+
+void cn_test_brute_knn(const float *base, size_t n, size_t d, const float *q, int metric,
+                       size_t k, uint32_t *ids) {
+    double *best = malloc(k * sizeof(double));
+    size_t have = 0;
+    double qn = 0;
+    for (size_t j = 0; j < d; j++) qn += (double)q[j] * q[j];
+    for (size_t i = 0; i < n; i++) {
+        const float *x = base + i * d;
+        double s = 0, xn = 0;
+        for (size_t j = 0; j < d; j++) {
+            if (metric == 0) {
+                double t = (double)x[j] - q[j];
+                s += t * t;
+            } else {
+                s += (double)x[j] * q[j];
+                xn += (double)x[j] * x[j];
+            }
+        }
+        if (metric == 1) s = -s;
+        if (metric == 2) s = (xn > 0 && qn > 0) ? -s / sqrt(xn * qn) : 0;
+        /* insertion into the sorted top-k */
+        size_t pos = have < k ? have : k;
+        while (pos > 0 && best[pos - 1] > s) pos--;
+        if (pos >= k) continue;
+        size_t last = have < k ? have : k - 1;
+        for (size_t t = last; t > pos; t--) {
+            best[t] = best[t - 1];
+            ids[t] = ids[t - 1];
+        }
+        best[pos] = s;
+        ids[pos] = (uint32_t)i;
+        if (have < k) have++;
+    }
+    free(best);
+}
+
+const char *cn_test_fixture(const char *name) {
+    static char path[4096];
+    const char *env = getenv("CANNOLI_FIXTURES");
+    const char *dirs[3] = {env, CN_SOURCE_DIR "/../shared/datasets/fixtures",
+                           "../shared/datasets/fixtures"};
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i]) continue;
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+        if (access(path, R_OK) == 0) return path;
+    }
+    return NULL;
+}
+
+static char tmpdir_path[4096];
+
+static void remove_tmpdir(void) {
+    if (!tmpdir_path[0]) return;
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir_path);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir_path);
+}
+
+const char *cn_test_tmpdir(void) {
+    if (!tmpdir_path[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir_path, sizeof tmpdir_path, "%s/cannoli-test-XXXXXX", base ? base : "/tmp");
+        if (!mkdtemp(tmpdir_path)) {
+            tmpdir_path[0] = 0;
+            return NULL;
+        }
+        atexit(remove_tmpdir);
+    }
+    return tmpdir_path;
+}

@@ -1,0 +1,41 @@
+/*
+ * tests/unit/testutil.h — helpers shared by the cmocka tests.
+ *
+ * Include after <stdarg.h>, <stddef.h>, <setjmp.h>, <stdint.h>, <cmocka.h>.
+ */
+#ifndef CN_TESTUTIL_H
+#define CN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Installs a counting allocator as the library's hook (cn_set_allocator).
+ * cn_test_alloc_live() is the number of blocks allocated and not yet freed;
+ * cn_test_alloc_fail_after(n) makes the n-th following allocation fail
+ * (n < 0: never), to test ENOMEM paths. Call cn_test_alloc_uninstall() at the
+ * end of a test after destroying everything. */
+void cn_test_alloc_install(void);
+void cn_test_alloc_uninstall(void);
+long cn_test_alloc_live(void);
+void cn_test_alloc_fail_after(long n);
+
+/* Deterministic PRNG (splitmix64). */
+uint64_t cn_test_rand(uint64_t *state);
+float cn_test_randf(uint64_t *state); /* uniform in [-1, 1) */
+/* n x d uniform floats in [-1, 1), malloc'd (free with free()). */
+float *cn_test_random_matrix(size_t n, size_t d, uint64_t seed);
+
+/* Exact k nearest of q among base (n x d) by squared l2 (metric 0), negated
+ * inner product (1) or negated cosine (2), computed in double; ids[k] best
+ * first. */
+void cn_test_brute_knn(const float *base, size_t n, size_t d, const float *q, int metric,
+                       size_t k, uint32_t *ids);
+
+/* Path of a file in ../shared/datasets/fixtures (or $CANNOLI_FIXTURES) if it
+ * exists, else NULL; the returned string is static storage reused per call. */
+const char *cn_test_fixture(const char *name);
+
+/* A fresh empty temporary directory (static storage); removed at exit. */
+const char *cn_test_tmpdir(void);
+
+#endif
