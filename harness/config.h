@@ -51,10 +51,12 @@ void cn_grid_point(const cn_grid_t *g, size_t index, cn_param_t *out);
 
 typedef struct cn_dataset_spec {
     char *name;      /* catalogue name or path (scalar form), or NULL when map form */
-    char *train;     /* map form: files (owned), relative paths already resolved against */
-    char *test;      /*   the config file's folder */
+    char *train;     /* map form: files (owned), as written in the config */
+    char *test;
     char *neighbors;
     char *distance;  /* map form: metric name as written, may be NULL (then euclidean) */
+    char *config_dir;/* folder of the config file (owned); relative paths are tried against
+                        the current directory first, then this folder */
     int line;
 } cn_dataset_spec_t;
 

@@ -31,6 +31,9 @@ typedef struct cn_dataset {
     float *distances;     /* n_test x gt_k user-facing, or NULL */
 } cn_dataset_t;
 
+/* All functions returning int: 0 on success, -1 on error with err filled
+ * ("PATH: problem"). */
+
 /* ANN-Benchmarks HDF5: datasets train, test, neighbors, distances (optional),
  * root attribute `distance` (euclidean | angular | cosine | ip | dot; a missing
  * attribute means euclidean). Any stored numeric type is read as float32. */
@@ -58,7 +61,9 @@ int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
  * Resolves a config's dataset spec: map form -> cn_dataset_load_files; a name
  * with a known catalogue entry -> that entry (a file looked up in the data
  * folders, or a synthetic set generated on first use and cached as HDF5 in
- * the cache folder); anything else is a path to an HDF5 file. Data folders:
+ * the cache folder ./datasets/cache); anything else is a path to an HDF5 file.
+ * Relative paths are tried against the current directory, then against
+ * spec->config_dir. Data folders:
  * $CANNOLI_DATA, ./datasets/data, ../shared/datasets (relative to the current
  * directory). Then validates (cn_dataset_validate) and fills missing ground
  * truth distances.
