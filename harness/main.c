@@ -1,0 +1,240 @@
+/*
+ * harness/main.c — the `cannoli` command line.
+ *
+ *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache]
+ *   cannoli list
+ *   cannoli info DATASET            (an HDF5 path or a catalogue name)
+ *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
+ *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
+ *
+ * Every failure prints exactly one line "cannoli: <file>: <problem>" on
+ * stderr and exits with status 1 (2 for usage errors).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cannoli/cannoli.h"
+#include "config.h"
+#include "dataset.h"
+#include "runner.h"
+
+#ifndef CN_GIT_COMMIT
+#define CN_GIT_COMMIT "unknown"
+#endif
+
+static const char usage[] =
+    "usage: cannoli <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache]\n"
+    "        run an experiment; rows go to results/<name>/results.csv (or DIR)\n"
+    "  list  registered components, their parameters, and catalogue datasets\n"
+    "  info DATASET\n"
+    "        shapes, metric and ground truth of an HDF5 file or catalogue name\n"
+    "  convert --train F --test F [--neighbors F.ivecs] [--distance METRIC] [--k N] -o OUT.hdf5\n"
+    "        texmex .fvecs/.bvecs/.ivecs -> ANN-Benchmarks HDF5 (ground-truth distances\n"
+    "        recomputed; computed exactly with --k N when no neighbours are given)\n"
+    "  groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]\n"
+    "        recompute exact top-N (default 100) neighbours with the flat index\n"
+    "  version\n";
+
+static int fail(const char *msg) {
+    fprintf(stderr, "cannoli: %s\n", msg);
+    return 1;
+}
+
+static int usage_error(const char *msg) {
+    fprintf(stderr, "cannoli: %s (see 'cannoli help')\n", msg);
+    return 2;
+}
+
+static int parse_int(const char *s, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+    cn_run_opts_t o = {0};
+    o.use_cache = 1;
+    const char *cfg = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
+        else if (!strcmp(argv[i], "--cache-dir") && i + 1 < argc) o.cache_dir = argv[++i];
+        else if (!strcmp(argv[i], "--force")) o.force = 1;
+        else if (!strcmp(argv[i], "--dry-run")) o.dry_run = 1;
+        else if (!strcmp(argv[i], "--no-cache")) o.use_cache = 0;
+        else if (argv[i][0] == '-') {
+            char m[256];
+            snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
+            return usage_error(m);
+        } else if (!cfg) cfg = argv[i];
+        else return usage_error("run: only one CONFIG file");
+    }
+    if (!cfg) return usage_error("run: missing CONFIG.yaml");
+    char err[1024];
+    cn_experiment_t exp;
+    if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
+    int rc = cn_run(&exp, &o, err, sizeof err);
+    cn_config_free(&exp);
+    return rc ? fail(err) : 0;
+}
+
+static int cmd_list(void) {
+    printf("cannoli %s (commit %s), SIMD level in use: %s (best on this CPU: %s)\n\n",
+           CN_VERSION_STRING, CN_GIT_COMMIT, cn_simd_name(cn_simd_level()),
+           cn_simd_name(cn_simd_detect()));
+    for (int kind = 0; kind < 2; kind++) {
+        printf("%s:\n", kind == CN_COMPONENT_INDEX ? "indexes" : "quantizers");
+        for (size_t i = 0; i < cn_registry_count(); i++) {
+            const cn_component_t *c = cn_registry_at(i);
+            if ((int)c->kind != kind) continue;
+            printf("  %-12s %s\n", c->name, c->help ? c->help : "");
+            for (size_t p = 0; p < c->n_params; p++) {
+                const cn_param_spec_t *s = &c->params[p];
+                const char *type = s->type == CN_PARAM_INT     ? "int"
+                                   : s->type == CN_PARAM_FLOAT ? "float"
+                                                               : "string";
+                char range[96] = "";
+                if (s->type != CN_PARAM_STRING)
+                    snprintf(range, sizeof range, " [%g, %g]", s->min, s->max);
+                else if (s->choices)
+                    snprintf(range, sizeof range, " {%s}", s->choices);
+                printf("      %-16s %-6s %-7s%s default %s  %s\n", s->name,
+                       s->role == CN_ROLE_BUILD ? "build" : "search", type, range,
+                       s->def ? s->def : "(required)", s->help ? s->help : "");
+            }
+            if (kind == CN_COMPONENT_INDEX)
+                printf("      %-16s %-6s %-7s [0, inf) default 0  %s\n", "rerank", "search", "int",
+                       "candidates re-scored with full-precision vectors (0 = off)");
+        }
+        printf("\n");
+    }
+    printf("datasets (catalogue names; any other value is a path):\n");
+    for (size_t i = 0; i < cn_catalogue_count(); i++)
+        printf("  %-28s %s\n", cn_catalogue_name(i), cn_catalogue_help(i));
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv) {
+    if (argc != 1) return usage_error("info: expected one DATASET");
+    char err[1024];
+    cn_dataset_t ds;
+    cn_dataset_spec_t spec = {0};
+    spec.name = argv[0];
+    spec.config_dir = ".";
+    if (cn_dataset_open(&ds, &spec, 0, err, sizeof err)) return fail(err);
+    printf("dataset    %s\nsource     %s\nmetric     %s\ndimension  %u\ntrain      %u\n"
+           "test       %u\nneighbors  %u per query%s\n",
+           ds.name, ds.source, cn_metric_name(ds.metric), ds.dim, ds.n_train, ds.n_test, ds.gt_k,
+           ds.distances ? " (with distances)" : "");
+    cn_dataset_free(&ds);
+    return 0;
+}
+
+static int cmd_convert(int argc, char **argv) {
+    const char *train = NULL, *test = NULL, *nb = NULL, *dist = NULL, *out = NULL;
+    long k = 100;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc) return usage_error("convert: option without a value");
+        if (!strcmp(a, "--train")) train = argv[++i];
+        else if (!strcmp(a, "--test")) test = argv[++i];
+        else if (!strcmp(a, "--neighbors")) nb = argv[++i];
+        else if (!strcmp(a, "--distance")) dist = argv[++i];
+        else if (!strcmp(a, "-o") || !strcmp(a, "--out")) out = argv[++i];
+        else if (!strcmp(a, "--k")) {
+            if (parse_int(argv[++i], &k) || k < 1 || k > 100000)
+                return usage_error("convert: --k must be an integer in [1, 100000]");
+        } else {
+            char m[256];
+            snprintf(m, sizeof m, "convert: unknown option '%s'", a);
+            return usage_error(m);
+        }
+    }
+    if (!train || !test || !out) return usage_error("convert: --train, --test and -o are required");
+    char err[1024];
+    cn_dataset_t ds;
+    if (cn_dataset_load_files(&ds, train, test, nb, dist, err, sizeof err)) return fail(err);
+    int rc = 0;
+    if (cn_dataset_validate(&ds, err, sizeof err)) rc = fail(err);
+    if (!rc && !nb) {
+        if ((uint32_t)k > ds.n_train) k = (long)ds.n_train;
+        fprintf(stderr, "cannoli: computing exact top-%ld ground truth ...\n", k);
+        if (cn_dataset_groundtruth(&ds, (uint32_t)k, 0, err, sizeof err)) rc = fail(err);
+    }
+    if (!rc && nb && !ds.distances && cn_dataset_fill_distances(&ds, err, sizeof err))
+        rc = fail(err);
+    if (!rc && cn_dataset_save_hdf5(&ds, out, err, sizeof err)) rc = fail(err);
+    if (!rc)
+        printf("wrote %s: %u train, %u test, dim %u, %s, %u neighbours per query\n", out,
+               ds.n_train, ds.n_test, ds.dim, cn_metric_name(ds.metric), ds.gt_k);
+    cn_dataset_free(&ds);
+    return rc;
+}
+
+static int cmd_groundtruth(int argc, char **argv) {
+    const char *in = NULL, *out = NULL;
+    long k = 100, threads = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            if (i + 1 >= argc) return usage_error("groundtruth: -o needs a value");
+            out = argv[++i];
+        } else if (!strcmp(a, "--k")) {
+            if (i + 1 >= argc || parse_int(argv[++i], &k) || k < 1 || k > 100000)
+                return usage_error("groundtruth: --k must be an integer in [1, 100000]");
+        } else if (!strcmp(a, "--threads")) {
+            if (i + 1 >= argc || parse_int(argv[++i], &threads) || threads < 0)
+                return usage_error("groundtruth: --threads must be a non-negative integer");
+        } else if (a[0] == '-') {
+            char m[256];
+            snprintf(m, sizeof m, "groundtruth: unknown option '%s'", a);
+            return usage_error(m);
+        } else if (!in) in = a;
+        else return usage_error("groundtruth: only one input file");
+    }
+    if (!in) return usage_error("groundtruth: missing IN.hdf5");
+    if (!out) out = in;
+    char err[1024];
+    cn_dataset_t ds;
+    if (cn_dataset_load_hdf5(&ds, in, err, sizeof err)) return fail(err);
+    int rc = 0;
+    if (cn_dataset_validate(&ds, err, sizeof err)) rc = fail(err);
+    if (!rc && (uint32_t)k > ds.n_train) k = (long)ds.n_train;
+    if (!rc) fprintf(stderr, "cannoli: computing exact top-%ld for %u queries ...\n", k, ds.n_test);
+    if (!rc && cn_dataset_groundtruth(&ds, (uint32_t)k, (int)threads, err, sizeof err))
+        rc = fail(err);
+    if (!rc && cn_dataset_save_hdf5(&ds, out, err, sizeof err)) rc = fail(err);
+    if (!rc) printf("wrote %s: top-%u ground truth for %u queries\n", out, ds.gt_k, ds.n_test);
+    cn_dataset_free(&ds);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
+    if (!strcmp(cmd, "list")) return cmd_list();
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
+    if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("cannoli %s (commit %s, simd %s)\n", CN_VERSION_STRING, CN_GIT_COMMIT,
+               cn_simd_name(cn_simd_level()));
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    char m[256];
+    snprintf(m, sizeof m, "unknown command '%s'", cmd);
+    return usage_error(m);
+}

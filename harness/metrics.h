@@ -1,0 +1,33 @@
+/*
+ * harness/metrics.h — recall as ANN-Benchmarks computes it, and latency
+ * percentiles.
+ */
+#ifndef CN_HARNESS_METRICS_H
+#define CN_HARNESS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+
+/* ANN-Benchmarks recall of one query: the true (user-facing) distance of each
+ * returned id is recomputed in float64 from the dataset's vectors; an id
+ * counts when that distance is <= the k-th ground-truth distance + 1e-3
+ * (inner product: score >= k-th true score - 1e-3). Ids that repeat, fall
+ * outside [0, n_train) or are UINT32_MAX count nothing. Returns hits / k.
+ * Requires ds->distances and k <= ds->gt_k. */
+double cn_recall_query(const cn_dataset_t *ds, uint32_t query, const uint32_t *ids, uint32_t k);
+
+/* User-facing distance between test vector `query` and train vector `id`
+ * (euclidean, angular = 1 - cos, or inner product), in float64. */
+double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id);
+
+typedef struct cn_latency {
+    double mean, p50, p95, p99; /* same unit as the input */
+} cn_latency_t;
+
+/* Sorts v[n] in place and computes mean and percentiles (linear
+ * interpolation between closest ranks, as numpy.percentile). n may be 0. */
+void cn_latency_stats(double *v, size_t n, cn_latency_t *out);
+
+#endif

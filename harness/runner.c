@@ -1,0 +1,700 @@
+/*
+ * harness/runner.c — the experiment runner behind `cannoli run`.
+ *
+ * For each algorithm of the experiment and each point of its quantizer x build
+ * grid, the runner makes one index: quantizer created from the registry,
+ * trained and used to encode the full-precision store; the index built on the
+ * full-precision store and searched through the encoded one (kANNolo's
+ * recipe; with `plain` both are the same store). A built index can be saved
+ * to and reloaded from an index cache keyed by the dataset's content and the
+ * component parameters, so a resumed or extended sweep does not rebuild.
+ *
+ * Each search point is timed `runs` times over all test queries; the pass
+ * with the highest QPS is kept (ANN-Benchmarks' best-of). QPS is queries over
+ * the wall time of the whole pass; latencies are per query, from the same
+ * pass. Recall is computed afterwards from the returned ids (metrics.c), so
+ * timing never includes it.
+ *
+ * Durability: rows are appended and fsync'ed one by one. Before anything runs
+ * the existing CSV is read and every point already present is skipped, so an
+ * interrupted sweep resumes where it stopped. --force keeps the old file as
+ * results.csv.<time>.bak; a CSV with other columns is never appended to.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cannoli/cannoli.h"
+#include "csv.h"
+#include "dataset.h"
+#include "metrics.h"
+
+#ifndef CN_GIT_COMMIT
+#define CN_GIT_COMMIT "unknown"
+#endif
+
+const char *const cn_csv_columns[] = {
+    "dataset",     "algorithm",   "index",          "quantizer",     "quantizer_params",
+    "build_params", "search_params", "k",           "threads",       "recall",
+    "qps",         "mean_us",     "p50_us",         "p95_us",        "p99_us",
+    "build_s",     "index_bytes", "bytes_per_vector", "dist_per_query", "hops_per_query",
+    "n_train",     "n_test",      "dim",            "metric",        "runs",
+    "build_threads", "cached",    "simd",           "seed",          "commit",
+    "cpu",         "timestamp"};
+const size_t cn_csv_ncolumns = sizeof cn_csv_columns / sizeof cn_csv_columns[0];
+
+/* Columns that identify a point: a row with equal values is "done". */
+static const char *const key_columns[] = {"dataset",       "algorithm", "quantizer_params",
+                                          "build_params",  "search_params", "k", "threads"};
+#define NKEY (sizeof key_columns / sizeof key_columns[0])
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cn_utc_now(char *buf, size_t len) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *cn_cpu_model(void) {
+    static char model[256];
+    if (model[0]) return model;
+    snprintf(model, sizeof model, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return model;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p++;
+                while (*p == ' ' || *p == '\t') p++;
+                p[strcspn(p, "\n")] = 0;
+                snprintf(model, sizeof model, "%s", p);
+            }
+            break;
+        }
+    }
+    fclose(f);
+    return model;
+}
+
+int cn_mkdirs(const char *path, char *err, size_t errlen) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        cn_error(err, errlen, CN_EINVAL, "%s: path too long", path);
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+            cn_error(err, errlen, CN_EIO, "%s: cannot create folder: %s", tmp, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+        cn_error(err, errlen, CN_EIO, "%s: cannot create folder: %s", tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- points already measured ------------------------------------------ */
+
+typedef struct done_set {
+    char **keys;
+    size_t n;
+} done_set_t;
+
+static char *join_key(const char *const *fields) {
+    size_t len = 1;
+    for (size_t i = 0; i < NKEY; i++) len += strlen(fields[i]) + 1;
+    char *k = malloc(len);
+    if (!k) return NULL;
+    k[0] = 0;
+    for (size_t i = 0; i < NKEY; i++) {
+        strcat(k, fields[i]);
+        strcat(k, "\x1f");
+    }
+    return k;
+}
+
+static int done_has(const done_set_t *d, const char *key) {
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->keys[i], key) == 0) return 1;
+    return 0;
+}
+
+static void done_free(done_set_t *d) {
+    for (size_t i = 0; i < d->n; i++) free(d->keys[i]);
+    free(d->keys);
+    d->keys = NULL;
+    d->n = 0;
+}
+
+/* Reads the existing CSV. A header that is not ours is an error: appending
+ * would corrupt the file. */
+static int load_done(done_set_t *d, const char *csv_path, int *exists, char *err,
+                     size_t errlen) {
+    cn_csv_t t;
+    if (cn_csv_read(&t, csv_path, exists, err, errlen)) return -1;
+    if (!*exists) return 0;
+    int rc = -1;
+    if (t.ncols == 0 && t.nrows == 0) { /* empty file: treat as new */
+        *exists = 0;
+        rc = 0;
+        goto out;
+    }
+    int same = t.ncols == cn_csv_ncolumns;
+    for (size_t j = 0; same && j < t.ncols; j++)
+        same = strcmp(t.header[j], cn_csv_columns[j]) == 0;
+    if (!same) {
+        cn_error(err, errlen, CN_EFORMAT,
+                 "%s: existing file has other columns than this version writes; "
+                 "use --out DIR or --force (the old file is then kept as a .bak)",
+                 csv_path);
+        goto out;
+    }
+    int col[NKEY];
+    for (size_t i = 0; i < NKEY; i++) col[i] = cn_csv_col(&t, key_columns[i]);
+    d->keys = calloc(t.nrows ? t.nrows : 1, sizeof *d->keys);
+    if (!d->keys) goto oom;
+    for (size_t r = 0; r < t.nrows; r++) {
+        const char *f[NKEY];
+        for (size_t i = 0; i < NKEY; i++) f[i] = t.rows[r][col[i]];
+        d->keys[d->n] = join_key(f);
+        if (!d->keys[d->n]) goto oom;
+        d->n++;
+    }
+    rc = 0;
+    goto out;
+oom:
+    cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", csv_path);
+out:
+    cn_csv_free(&t);
+    return rc;
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+/* A grid point plus, when the component takes a `seed` the config did not
+ * set, the experiment's seed: so every randomised component is seeded. */
+typedef struct point {
+    cn_param_t items[64];
+    size_t n;
+    char text[1024];
+} point_t;
+
+static int has_param(const cn_component_t *c, const char *name) {
+    for (size_t i = 0; c && i < c->n_params; i++)
+        if (strcmp(c->params[i].name, name) == 0) return 1;
+    return 0;
+}
+
+static int make_point(point_t *p, const cn_grid_t *g, size_t index, const cn_component_t *c,
+                      uint64_t seed, char *err, size_t errlen) {
+    if (g->naxes + 1 > sizeof p->items / sizeof p->items[0]) {
+        cn_error(err, errlen, CN_EINVAL, "too many parameters (%zu)", g->naxes);
+        return -1;
+    }
+    p->n = g->naxes;
+    if (g->naxes) cn_grid_point(g, index, p->items);
+    int has_seed = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].key, "seed") == 0) has_seed = 1;
+    if (!has_seed && has_param(c, "seed")) {
+        cn_param_t *s = &p->items[p->n++];
+        memset(s, 0, sizeof *s);
+        s->key = "seed";
+        s->type = CN_PARAM_INT;
+        s->i = (long long)seed;
+        s->f = (double)seed;
+    }
+    cn_params_t ps = {p->items, p->n};
+    cn_params_format(&ps, p->text, sizeof p->text);
+    return 0;
+}
+
+/* ---- index cache ----------------------------------------------------------- */
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+    h = cn_checksum(h, s, strlen(s));
+    return cn_checksum(h, "\x1f", 1);
+}
+
+/* The cache key covers the data itself (so a regenerated or edited dataset
+ * never reuses a stale index), the metric and every component parameter. */
+static uint64_t cache_key(uint64_t data_hash, const cn_algo_cfg_t *a, const point_t *qp,
+                          const point_t *bp) {
+    uint64_t h = data_hash;
+    h = hash_str(h, a->index);
+    h = hash_str(h, a->quantizer);
+    h = hash_str(h, qp->text);
+    h = hash_str(h, bp->text);
+    h = hash_str(h, "format-1");
+    return h;
+}
+
+static double read_cached_build_s(const char *meta) {
+    FILE *f = fopen(meta, "r");
+    if (!f) return NAN;
+    double s = NAN;
+    if (fscanf(f, "build_s=%lf", &s) != 1) s = NAN;
+    fclose(f);
+    return s;
+}
+
+/* ---- one built index ------------------------------------------------------ */
+
+typedef struct built {
+    cn_index_t *ix;
+    double build_s;
+    int cached;
+} built_t;
+
+static int build_index(built_t *b, const cn_experiment_t *exp, const cn_algo_cfg_t *a,
+                       const point_t *qp, const point_t *bp, cn_store_t *full, int bthreads,
+                       char *err, size_t errlen) {
+    cn_quantizer_t *q = NULL;
+    cn_store_t *enc = NULL;
+    cn_index_t *ix = NULL;
+    cn_params_t qps = {qp->items, qp->n}, bps = {bp->items, bp->n};
+    double t0 = now_s();
+    cn_status_t st = cn_quantizer_create(&q, a->quantizer, full->metric, full->dim, &qps, err,
+                                         errlen);
+    if (st == CN_OK) st = q->ops->train(q, full, err, errlen);
+    if (st == CN_OK) st = q->ops->encode(q, full, &enc, err, errlen);
+    if (st == CN_OK)
+        st = cn_index_create(&ix, a->index, full->metric, full->dim, &bps, err, errlen);
+    if (st == CN_OK) st = cn_index_build(ix, full, enc, NULL, bthreads, err, errlen);
+    b->build_s = now_s() - t0;
+    cn_quantizer_destroy(q);
+    cn_store_release(enc);
+    if (st != CN_OK) {
+        char inner[768];
+        snprintf(inner, sizeof inner, "%s", err);
+        cn_error(err, errlen, st, "%s: algorithm '%s' (%s): build failed: %s", exp->path, a->name,
+                 bp->text, inner);
+        cn_index_destroy(ix);
+        return -1;
+    }
+    b->ix = ix;
+    b->cached = 0;
+    return 0;
+}
+
+/* ---- timing one search point -------------------------------------------- */
+
+typedef struct sweep_out {
+    double qps;
+    cn_latency_t lat;
+    double recall;
+    double dist_per_query;
+    double hops_per_query;
+} sweep_out_t;
+
+static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_search_ctx_t **ctx,
+                     int nthreads, const point_t *sp, sweep_out_t *out, char *err,
+                     size_t errlen) {
+    size_t nq = ds->n_test, k = (size_t)exp->k;
+    uint32_t *ids = malloc(nq * k * sizeof *ids);
+    float *dists = malloc(nq * k * sizeof *dists);
+    double *lat = malloc(nq * sizeof *lat);
+    double *best_lat = malloc(nq * sizeof *best_lat);
+    uint64_t *ndist = calloc(nq, sizeof *ndist), *nhops = calloc(nq, sizeof *nhops);
+    int rc = -1;
+    if (!ids || !dists || !lat || !best_lat || !ndist || !nhops) {
+        cn_error(err, errlen, CN_ENOMEM, "out of memory for %zu queries", nq);
+        goto out;
+    }
+    cn_params_t sps = {sp->items, sp->n};
+    for (int t = 0; t < nthreads; t++)
+        if (cn_search_ctx_set_params(ctx[t], &sps, err, errlen) != CN_OK) goto out;
+
+    double best_qps = -1;
+    volatile int failed = 0;
+    char terr[512] = "";
+    for (int run = 0; run < exp->runs; run++) {
+        double t0 = now_s();
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
+        for (size_t i = 0; i < nq; i++) {
+            if (failed) continue;
+            cn_search_ctx_t *c = ctx[omp_get_thread_num()];
+            cn_vec_t q = {ds->test + i * ds->dim, 0, NULL, NULL};
+            char qerr[256];
+            double s = now_s();
+            cn_status_t st = cn_index_search(c, &q, k, ids + i * k, dists + i * k, NULL, qerr,
+                                             sizeof qerr);
+            lat[i] = (now_s() - s) * 1e6;
+            ndist[i] = c->stats.ndist;
+            nhops[i] = c->stats.nhops;
+            if (st != CN_OK) {
+#pragma omp critical(cn_runner_err)
+                {
+                    if (!failed) snprintf(terr, sizeof terr, "query %zu: %s", i, qerr);
+                    failed = 1;
+                }
+            }
+        }
+        double wall = now_s() - t0;
+        if (failed) {
+            cn_error(err, errlen, CN_EINVAL, "%s", terr);
+            goto out;
+        }
+        double qps = (double)nq / (wall > 0 ? wall : 1e-9);
+        if (qps > best_qps) {
+            best_qps = qps;
+            memcpy(best_lat, lat, nq * sizeof *lat);
+        }
+    }
+    out->qps = best_qps;
+    cn_latency_stats(best_lat, nq, &out->lat);
+    double rsum = 0, dsum = 0, hsum = 0;
+    for (size_t i = 0; i < nq; i++) {
+        rsum += cn_recall_query(ds, (uint32_t)i, ids + i * k, (uint32_t)k);
+        dsum += (double)ndist[i];
+        hsum += (double)nhops[i];
+    }
+    out->recall = rsum / (double)nq;
+    out->dist_per_query = dsum / (double)nq;
+    out->hops_per_query = hsum / (double)nq;
+    rc = 0;
+out:
+    free(ids);
+    free(dists);
+    free(lat);
+    free(best_lat);
+    free(ndist);
+    free(nhops);
+    return rc;
+}
+
+/* ---- CSV rows --------------------------------------------------------------- */
+
+typedef struct row_ctx {
+    const cn_experiment_t *exp;
+    const cn_dataset_t *ds;
+    const cn_algo_cfg_t *a;
+    const point_t *qp, *bp, *sp;
+    const built_t *b;
+    int bthreads;
+} row_ctx_t;
+
+static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sweep_out_t *o,
+                     char *err, size_t errlen) {
+    char v[32][96];
+    const char *cols[32];
+    size_t i = 0;
+    size_t bytes = cn_index_bytes(r->b->ix);
+    char ts[32];
+    cn_utc_now(ts, sizeof ts);
+    cols[i++] = r->ds->name;
+    cols[i++] = r->a->name;
+    cols[i++] = r->a->index;
+    cols[i++] = r->a->quantizer;
+    cols[i++] = r->qp->text;
+    cols[i++] = r->bp->text;
+    cols[i++] = r->sp->text;
+#define NUM(fmt, x) (snprintf(v[i], sizeof v[i], fmt, x), cols[i] = v[i], i++)
+    NUM("%d", r->exp->k);
+    NUM("%d", r->exp->threads);
+    NUM("%.6f", o->recall);
+    NUM("%.3f", o->qps);
+    NUM("%.3f", o->lat.mean);
+    NUM("%.3f", o->lat.p50);
+    NUM("%.3f", o->lat.p95);
+    NUM("%.3f", o->lat.p99);
+    NUM("%.3f", r->b->build_s);
+    NUM("%zu", bytes);
+    NUM("%.2f", (double)bytes / (double)(r->ds->n_train ? r->ds->n_train : 1));
+    NUM("%.1f", o->dist_per_query);
+    NUM("%.1f", o->hops_per_query);
+    NUM("%u", r->ds->n_train);
+    NUM("%u", r->ds->n_test);
+    NUM("%u", r->ds->dim);
+    cols[i++] = cn_metric_name(r->ds->metric);
+    NUM("%d", r->exp->runs);
+    NUM("%d", r->bthreads);
+    NUM("%d", r->b->cached);
+    cols[i++] = cn_simd_name(cn_simd_level());
+    NUM("%llu", (unsigned long long)r->exp->seed);
+    cols[i++] = CN_GIT_COMMIT;
+    cols[i++] = cn_cpu_model();
+    cols[i++] = ts;
+#undef NUM
+    if (i != cn_csv_ncolumns) {
+        cn_error(err, errlen, CN_EINVAL, "internal: %zu fields for %zu columns", i,
+                 cn_csv_ncolumns);
+        return -1;
+    }
+    for (size_t j = 0; j < i; j++) cn_csv_put(f, cols[j], j + 1 == i);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        cn_error(err, errlen, CN_EIO, "%s: write failed: %s", csv_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+/* Rejects, before any work, search points whose ef is below k: hnswlib and
+ * Faiss silently search with max(ef, k), which would produce rows that
+ * claim an ef that was never used. */
+static int check_ef(const cn_experiment_t *exp, char *err, size_t errlen) {
+    for (size_t a = 0; a < exp->nalgos; a++) {
+        const cn_grid_t *g = &exp->algos[a].search;
+        for (size_t x = 0; x < g->naxes; x++) {
+            if (strcmp(g->axes[x].key, "ef") != 0) continue;
+            for (size_t v = 0; v < g->axes[x].nvalues; v++) {
+                if (g->axes[x].values[v].i < exp->k) {
+                    cn_error(err, errlen, CN_EINVAL, "%s:%d: ef = %lld is smaller than k = %d",
+                             exp->path, g->axes[x].line, g->axes[x].values[v].i, exp->k);
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, size_t errlen) {
+    char out_dir[2048], csv_path[2300], cache_dir[2048];
+    cn_dataset_t ds = {0};
+    done_set_t done = {0};
+    cn_store_t *full = NULL;
+    FILE *csv = NULL;
+    int rc = -1, exists = 0;
+    size_t rows_written = 0, rows_skipped = 0;
+
+    if (check_ef(exp, err, errlen)) return -1;
+    snprintf(out_dir, sizeof out_dir, "%s", opts->out_dir ? opts->out_dir : "");
+    if (!opts->out_dir) snprintf(out_dir, sizeof out_dir, "results/%s", exp->name);
+    snprintf(csv_path, sizeof csv_path, "%s/results.csv", out_dir);
+    snprintf(cache_dir, sizeof cache_dir, "%s", opts->cache_dir ? opts->cache_dir : "results/cache");
+
+    if (!opts->force && load_done(&done, csv_path, &exists, err, errlen)) goto out;
+
+    /* The dataset is needed even for a dry run: k is checked against it. */
+    int bthreads = exp->build_threads > 0 ? exp->build_threads : omp_get_max_threads();
+    fprintf(stderr, "cannoli: loading dataset ...\n");
+    if (cn_dataset_open(&ds, &exp->dataset, bthreads, err, errlen)) goto out;
+    if ((uint32_t)exp->k > ds.n_train) {
+        cn_error(err, errlen, CN_EINVAL, "%s: k = %d is larger than the %u vectors of dataset %s",
+                 exp->path, exp->k, ds.n_train, ds.name);
+        goto out;
+    }
+    if ((uint32_t)exp->k > ds.gt_k) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: k = %d is larger than the %u ground-truth neighbours of dataset %s",
+                 exp->path, exp->k, ds.gt_k, ds.name);
+        goto out;
+    }
+    fprintf(stderr, "cannoli: %s: %u train, %u test, dim %u, %s; simd %s\n", ds.name, ds.n_train,
+            ds.n_test, ds.dim, cn_metric_name(ds.metric), cn_simd_name(cn_simd_level()));
+
+    if (!opts->dry_run) {
+        if (cn_mkdirs(out_dir, err, errlen)) goto out;
+        if (opts->force) {
+            struct stat sb;
+            if (stat(csv_path, &sb) == 0) {
+                char ts[32], bak[2400];
+                cn_utc_now(ts, sizeof ts);
+                snprintf(bak, sizeof bak, "%s.%s.bak", csv_path, ts);
+                if (rename(csv_path, bak) != 0) {
+                    cn_error(err, errlen, CN_EIO, "%s: cannot keep old results as %s: %s",
+                             csv_path, bak, strerror(errno));
+                    goto out;
+                }
+                fprintf(stderr, "cannoli: --force: previous results kept as %s\n", bak);
+            }
+            exists = 0;
+        }
+        csv = fopen(csv_path, "a");
+        if (!csv) {
+            cn_error(err, errlen, CN_EIO, "%s: cannot open for append: %s", csv_path,
+                     strerror(errno));
+            goto out;
+        }
+        if (!exists) {
+            for (size_t j = 0; j < cn_csv_ncolumns; j++)
+                cn_csv_put(csv, cn_csv_columns[j], j + 1 == cn_csv_ncolumns);
+            fflush(csv);
+        }
+        if (cn_store_dense_create(&full, ds.train, ds.n_train, ds.dim, ds.metric, err, errlen) !=
+            CN_OK)
+            goto out;
+    }
+
+    uint64_t data_hash = CN_CHECKSUM_INIT;
+    if (opts->use_cache && !opts->dry_run) {
+        uint32_t meta[3] = {ds.n_train, ds.dim, (uint32_t)ds.metric};
+        data_hash = cn_checksum(data_hash, meta, sizeof meta);
+        data_hash = cn_checksum(data_hash, ds.train, (size_t)ds.n_train * ds.dim * sizeof(float));
+    }
+
+    for (size_t ai = 0; ai < exp->nalgos; ai++) {
+        const cn_algo_cfg_t *a = &exp->algos[ai];
+        const cn_component_t *qc = cn_registry_find(a->quantizer, CN_COMPONENT_QUANTIZER);
+        const cn_component_t *ic = cn_registry_find(a->index, CN_COMPONENT_INDEX);
+        size_t nq = cn_grid_size(&a->qparams), nb = cn_grid_size(&a->build),
+               ns = cn_grid_size(&a->search);
+        for (size_t qi = 0; qi < nq; qi++) {
+            for (size_t bi = 0; bi < nb; bi++) {
+                point_t qp, bp;
+                if (make_point(&qp, &a->qparams, qi, qc, exp->seed, err, errlen) ||
+                    make_point(&bp, &a->build, bi, ic, exp->seed, err, errlen))
+                    goto out;
+                /* Which search points remain? */
+                size_t todo = 0;
+                char kbuf[16], tbuf[16];
+                snprintf(kbuf, sizeof kbuf, "%d", exp->k);
+                snprintf(tbuf, sizeof tbuf, "%d", exp->threads);
+                unsigned char *skip = calloc(ns, 1);
+                if (!skip) {
+                    cn_error(err, errlen, CN_ENOMEM, "out of memory");
+                    goto out;
+                }
+                for (size_t si = 0; si < ns; si++) {
+                    point_t sp;
+                    sp.n = a->search.naxes;
+                    if (sp.n) cn_grid_point(&a->search, si, sp.items);
+                    cn_params_t sps = {sp.items, sp.n};
+                    cn_params_format(&sps, sp.text, sizeof sp.text);
+                    const char *f[NKEY] = {ds.name, a->name, qp.text, bp.text, sp.text, kbuf, tbuf};
+                    char *key = join_key(f);
+                    skip[si] = key && done_has(&done, key);
+                    free(key);
+                    if (!skip[si]) todo++;
+                }
+                rows_skipped += ns - todo;
+                if (opts->dry_run) {
+                    printf("%-24s quantizer %s{%s} build {%s}: %zu search points, %zu to run\n",
+                           a->name, a->quantizer, qp.text, bp.text, ns, todo);
+                    free(skip);
+                    continue;
+                }
+                if (todo == 0) {
+                    fprintf(stderr, "[%s] %s: all %zu points already in %s, skipped\n", a->name,
+                            bp.text, ns, csv_path);
+                    free(skip);
+                    continue;
+                }
+
+                built_t b = {0};
+                char cpath[2400], cmeta[2500];
+                uint64_t ck = cache_key(data_hash, a, &qp, &bp);
+                snprintf(cpath, sizeof cpath, "%s/%016llx.cnidx", cache_dir,
+                         (unsigned long long)ck);
+                snprintf(cmeta, sizeof cmeta, "%s.meta", cpath);
+                if (opts->use_cache && access(cpath, R_OK) == 0) {
+                    char lerr[512];
+                    double bs = read_cached_build_s(cmeta);
+                    if (!isnan(bs) && cn_index_load(&b.ix, cpath, lerr, sizeof lerr) == CN_OK) {
+                        b.build_s = bs;
+                        b.cached = 1;
+                        fprintf(stderr, "[%s] %s: loaded from cache %s (built in %.1f s)\n",
+                                a->name, bp.text, cpath, bs);
+                    } else {
+                        fprintf(stderr, "[%s] cache %s unusable (%s); rebuilding\n", a->name,
+                                cpath, isnan(bs) ? "no build time" : lerr);
+                        b.ix = NULL;
+                    }
+                }
+                if (!b.ix) {
+                    fprintf(stderr, "[%s] building %s {%s} + %s {%s} on %u vectors, %d threads ...\n",
+                            a->name, a->index, bp.text, a->quantizer, qp.text, ds.n_train,
+                            bthreads);
+                    if (build_index(&b, exp, a, &qp, &bp, full, bthreads, err, errlen)) {
+                        free(skip);
+                        goto out;
+                    }
+                    fprintf(stderr, "[%s] built in %.2f s, %.1f MB\n", a->name, b.build_s,
+                            (double)cn_index_bytes(b.ix) / 1e6);
+                    if (opts->use_cache) {
+                        char serr[512];
+                        if (cn_mkdirs(cache_dir, serr, sizeof serr) == 0 &&
+                            cn_index_save(b.ix, cpath, serr, sizeof serr) == CN_OK) {
+                            FILE *m = fopen(cmeta, "w");
+                            if (m) {
+                                fprintf(m, "build_s=%.6f\nalgorithm=%s\nbuild=%s\nquantizer=%s{%s}\n",
+                                        b.build_s, a->name, bp.text, a->quantizer, qp.text);
+                                fclose(m);
+                            }
+                        } else {
+                            fprintf(stderr, "[%s] warning: index not cached: %s\n", a->name, serr);
+                        }
+                    }
+                }
+
+                /* One search context per query thread. */
+                int nth = exp->threads;
+                cn_search_ctx_t **ctx = calloc((size_t)nth, sizeof *ctx);
+                int ok = ctx != NULL;
+                for (int t = 0; ok && t < nth; t++)
+                    ok = cn_search_ctx_create(b.ix, &ctx[t], err, errlen) == CN_OK;
+                if (!ctx) cn_error(err, errlen, CN_ENOMEM, "out of memory");
+                for (size_t si = 0; ok && si < ns; si++) {
+                    if (skip[si]) continue;
+                    point_t sp;
+                    sp.n = a->search.naxes;
+                    if (sp.n) cn_grid_point(&a->search, si, sp.items);
+                    cn_params_t sps = {sp.items, sp.n};
+                    cn_params_format(&sps, sp.text, sizeof sp.text);
+                    sweep_out_t o;
+                    if (run_point(exp, &ds, ctx, nth, &sp, &o, err, errlen)) {
+                        char inner[768];
+                        snprintf(inner, sizeof inner, "%s", err);
+                        cn_error(err, errlen, CN_EINVAL, "%s: algorithm '%s' {%s} search {%s}: %s",
+                                 exp->path, a->name, bp.text, sp.text, inner);
+                        ok = 0;
+                        break;
+                    }
+                    row_ctx_t r = {exp, &ds, a, &qp, &bp, &sp, &b, bthreads};
+                    if (write_row(csv, csv_path, &r, &o, err, errlen)) {
+                        ok = 0;
+                        break;
+                    }
+                    rows_written++;
+                    fprintf(stderr, "[%s] %s %s: recall %.4f  qps %.0f  p50 %.1f us  dist/q %.0f\n",
+                            a->name, bp.text, sp.text, o.recall, o.qps, o.lat.p50,
+                            o.dist_per_query);
+                }
+                for (int t = 0; ctx && t < nth; t++) cn_search_ctx_destroy(ctx[t]);
+                free(ctx);
+                cn_index_destroy(b.ix);
+                free(skip);
+                if (!ok) goto out;
+            }
+        }
+    }
+    if (opts->dry_run)
+        printf("dry run: nothing built or written; results would go to %s\n", csv_path);
+    else
+        fprintf(stderr, "cannoli: %zu rows written, %zu already present; results in %s\n",
+                rows_written, rows_skipped, csv_path);
+    rc = 0;
+out:
+    if (csv && fclose(csv) != 0 && rc == 0) {
+        cn_error(err, errlen, CN_EIO, "%s: close failed: %s", csv_path, strerror(errno));
+        rc = -1;
+    }
+    cn_store_release(full);
+    cn_dataset_free(&ds);
+    done_free(&done);
+    return rc;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds cannoli twice and runs every test in each build:
+#   build/release : -O3, unit (cmocka) + end-to-end (CLI on fixtures) tests
+#   build/asan    : AddressSanitizer + UndefinedBehaviorSanitizer, same tests
+# and finally runs the unit tests under valgrind (memcheck, leaks = errors).
+# Set CN_TESTS_SKIP_VALGRIND=1 or CN_TESTS_SKIP_ASAN=1 to skip a stage.
+set -euo pipefail
+cd "$(dirname "$0")"
+.ci/install-deps
+jobs=$(nproc)
+
+echo "== release build"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/release -j"$jobs"
+ctest --test-dir build/release --output-on-failure -j"$jobs"
+
+if [ "${CN_TESTS_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== ASan + UBSan build"
+  cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCN_SANITIZE=ON >/dev/null
+  cmake --build build/asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure -j"$jobs"
+fi
+
+if [ "${CN_TESTS_SKIP_VALGRIND:-0}" != 1 ]; then
+  echo "== valgrind (unit tests, release build)"
+  for t in build/release/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "-- $(basename "$t")"
+    CN_TEST_UNDER_VALGRIND=1 valgrind -q --error-exitcode=1 --leak-check=full \
+      --errors-for-leak-kinds=definite --show-leak-kinds=definite "$t" >/dev/null
+  done
+fi
+echo "all tests passed"
