@@ -79,6 +79,8 @@ struct cn_search_ctx {
     cn_evaluator_t *rerank_ev; /* over ix->rerank_store (owned), or NULL */
     size_t rerank;             /* candidates re-scored at full precision; 0 = off */
     cn_search_stats_t stats;   /* of the last query */
+    const cn_vec_t *query;     /* the query being searched (borrowed; valid during
+                                  ops->search only; for adapters of outside libraries) */
     void *priv;                /* index scratch (ops->ctx_init) */
     uint32_t *cand_ids;        /* re-ranking scratch, cand_cap entries */
     float *cand_scores;
