@@ -99,7 +99,9 @@ static int cmd_list(void) {
                                    : s->type == CN_PARAM_FLOAT ? "float"
                                                                : "string";
                 char range[96] = "";
-                if (s->type != CN_PARAM_STRING)
+                if (s->type == CN_PARAM_INT)
+                    snprintf(range, sizeof range, " [%.0f, %.0f]", s->min, s->max);
+                else if (s->type == CN_PARAM_FLOAT)
                     snprintf(range, sizeof range, " [%g, %g]", s->min, s->max);
                 else if (s->choices)
                     snprintf(range, sizeof range, " {%s}", s->choices);
@@ -108,8 +110,8 @@ static int cmd_list(void) {
                        s->def ? s->def : "(required)", s->help ? s->help : "");
             }
             if (kind == CN_COMPONENT_INDEX)
-                printf("      %-16s %-6s %-7s [0, inf) default 0  %s\n", "rerank", "search", "int",
-                       "candidates re-scored with full-precision vectors (0 = off)");
+                printf("      %-16s %-6s %-7s [0, 1000000] default 0  %s\n", "rerank", "search", "int",
+                       "candidates re-scored with full-precision vectors (0 = off; needs a lossy quantizer)");
         }
         printf("\n");
     }

@@ -259,6 +259,46 @@ static double read_cached_build_s(const char *meta) {
     return s;
 }
 
+/* ---- progress on stderr ------------------------------------------------------ */
+/* On a terminal one line is rewritten in place; in a log a line is printed at
+ * every 10% of a build. Called from build threads, hence the critical section. */
+
+static struct {
+    const char *label;
+    double t0;
+    int last;
+    int tty;
+} prog;
+
+static void progress_cb(void *user, const char *what, uint64_t done, uint64_t total) {
+    (void)user;
+    if (!total) return;
+    int pct = (int)(done * 100 / total);
+#pragma omp critical(cn_runner_progress)
+    {
+        int step = prog.tty ? pct : pct / 10 * 10;
+        if (step > prog.last) {
+            prog.last = step;
+            if (prog.tty)
+                fprintf(stderr, "\r[%s] %s %3d%% (%.0f s)%s", prog.label, what, pct,
+                        now_s() - prog.t0, pct >= 100 ? "\n" : "");
+            else if (pct < 100)
+                fprintf(stderr, "[%s] %s %d%% (%.0f s)\n", prog.label, what, step,
+                        now_s() - prog.t0);
+        }
+    }
+}
+
+static void progress_begin(const char *label) {
+    prog.label = label;
+    prog.t0 = now_s();
+    prog.last = -1;
+    prog.tty = isatty(2);
+    cn_set_progress(progress_cb, NULL);
+}
+
+static void progress_end(void) { cn_set_progress(NULL, NULL); }
+
 /* ---- one built index ------------------------------------------------------ */
 
 typedef struct built {
@@ -329,7 +369,9 @@ static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_sear
     double best_qps = -1;
     volatile int failed = 0;
     char terr[512] = "";
+    int tty = isatty(2);
     for (int run = 0; run < exp->runs; run++) {
+        if (tty) fprintf(stderr, "\r[search] %s run %d/%d ...", sp->text, run + 1, exp->runs);
         double t0 = now_s();
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
         for (size_t i = 0; i < nq; i++) {
@@ -375,6 +417,7 @@ static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_sear
     out->hops_per_query = hsum / (double)nq;
     rc = 0;
 out:
+    if (isatty(2)) fprintf(stderr, "\r\033[K");
     free(ids);
     free(dists);
     free(lat);
@@ -619,7 +662,10 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                     fprintf(stderr, "[%s] building %s {%s} + %s {%s} on %u vectors, %d threads ...\n",
                             a->name, a->index, bp.text, a->quantizer, qp.text, ds.n_train,
                             bthreads);
-                    if (build_index(&b, exp, a, &qp, &bp, full, bthreads, err, errlen)) {
+                    progress_begin(a->name);
+                    int brc = build_index(&b, exp, a, &qp, &bp, full, bthreads, err, errlen);
+                    progress_end();
+                    if (brc) {
                         free(skip);
                         goto out;
                     }

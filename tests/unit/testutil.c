@@ -66,7 +66,7 @@ float cn_test_randf(uint64_t *state) {
 }
 
 float *cn_test_random_matrix(size_t n, size_t d, uint64_t seed) {
-    float *m = malloc((n * d ? n * d : 1) * sizeof(float));
+    float *m = malloc((n * d != 0 ? n * d : 1) * sizeof(float));
     uint64_t st = seed;
     for (size_t i = 0; i < n * d; i++) m[i] = cn_test_randf(&st);
     return m;

@@ -86,6 +86,16 @@ void cn_aligned_free(void *ptr);
 /* strdup through the hook. */
 char *cn_strdup(const char *s);
 
+/*
+ * Progress hook. Long operations (index builds) call cn_progress() now and
+ * then with the work done so far; a front end installs a callback to show it.
+ * The callback may be called from any thread (serialise inside it if needed)
+ * and must be cheap. Process-wide; NULL (the default) disables it.
+ */
+typedef void (*cn_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total);
+void cn_set_progress(cn_progress_fn fn, void *user);
+void cn_progress(const char *what, uint64_t done, uint64_t total);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,128 @@
+/*
+ * index/flat.c — exact search by a full scan.
+ *
+ * Distances are computed in blocks of FLAT_BLOCK rows with the evaluator's
+ * range call (one indirect call per block) and the k best kept in a bounded
+ * max-heap. Used for ground truth and as the exact reference in sweeps.
+ */
+#include "cannoli/index.h"
+#include "core/heap.h"
+
+#define FLAT_BLOCK 1024
+#define FLAT_MAGIC 0x54414c464e4e43ull /* "CNNFLAT" */
+
+typedef struct flat_scratch {
+    float block[FLAT_BLOCK];
+    cn_heap_t heap;
+} flat_scratch_t;
+
+static cn_status_t flat_build(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
+                              size_t errlen) {
+    (void)threads;
+    (void)err;
+    (void)errlen;
+    ix->n = store->n;
+    return CN_OK;
+}
+
+static cn_status_t flat_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err,
+                                 size_t errlen) {
+    (void)ix;
+    flat_scratch_t *sc = cn_calloc(1, sizeof *sc);
+    if (!sc || cn_heap_init(&sc->heap, 16) != CN_OK) {
+        cn_free(sc);
+        return cn_error(err, errlen, CN_ENOMEM, "flat: out of memory for a search context");
+    }
+    ctx->priv = sc;
+    return CN_OK;
+}
+
+static void flat_ctx_free(cn_search_ctx_t *ctx) {
+    flat_scratch_t *sc = ctx->priv;
+    if (!sc) return;
+    cn_heap_free(&sc->heap);
+    cn_free(sc);
+    ctx->priv = NULL;
+}
+
+static cn_status_t flat_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *p, char *err,
+                                       size_t errlen) {
+    (void)ctx;
+    (void)p;
+    (void)err;
+    (void)errlen;
+    return CN_OK;
+}
+
+static size_t flat_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t *ids,
+                          float *scores) {
+    flat_scratch_t *sc = ctx->priv;
+    cn_heap_t *h = &sc->heap;
+    if (cn_heap_reserve(h, k) != CN_OK) return 0;
+    cn_heap_clear(h);
+    cn_evaluator_t *ev = ctx->ev;
+    uint32_t n = ix->n;
+    for (uint32_t start = 0; start < n; start += FLAT_BLOCK) {
+        size_t len = n - start < FLAT_BLOCK ? n - start : FLAT_BLOCK;
+        ev->ops->dist_range(ev, start, len, sc->block);
+        for (size_t i = 0; i < len; i++) {
+            float s = sc->block[i];
+            if (h->size < k) {
+                cn_maxheap_push(h, s, start + (uint32_t)i);
+            } else if (s < h->score[0]) {
+                h->score[0] = s;
+                h->id[0] = start + (uint32_t)i;
+                cn_maxheap_sift_down(h, 0);
+            }
+        }
+    }
+    ctx->stats.ndist += n;
+    return cn_maxheap_drain_sorted(h, ids, scores);
+}
+
+static size_t flat_bytes(const cn_index_t *ix) {
+    (void)ix;
+    return 0;
+}
+
+static void flat_save(const cn_index_t *ix, cn_writer_t *w) {
+    cn_write_u64(w, FLAT_MAGIC);
+    cn_write_u32(w, ix->n);
+}
+
+static cn_status_t flat_load(cn_index_t *ix, cn_reader_t *r, char *err, size_t errlen) {
+    uint64_t magic = cn_read_u64(r);
+    uint32_t n = cn_read_u32(r);
+    if (r->st != CN_OK || magic != FLAT_MAGIC)
+        return cn_error(err, errlen, CN_EFORMAT, "%s: malformed flat index payload",
+                        r->path ? r->path : "index file");
+    ix->n = n;
+    return CN_OK;
+}
+
+static void flat_destroy(cn_index_t *ix) { cn_free(ix); }
+
+static const cn_index_ops_t flat_ops = {
+    .name = "flat",
+    .build = flat_build,
+    .ctx_init = flat_ctx_init,
+    .ctx_free = flat_ctx_free,
+    .ctx_set_params = flat_ctx_set_params,
+    .search = flat_search,
+    .bytes = flat_bytes,
+    .save = flat_save,
+    .load = flat_load,
+    .destroy = flat_destroy,
+};
+
+cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                                 const cn_params_t *build_params, char *err, size_t errlen) {
+    (void)build_params;
+    cn_index_t *ix = cn_calloc(1, sizeof *ix);
+    if (!ix) return cn_error(err, errlen, CN_ENOMEM, "flat: out of memory");
+    ix->ops = &flat_ops;
+    ix->metric = metric;
+    ix->dim = dim;
+    *out = ix;
+    return CN_OK;
+}

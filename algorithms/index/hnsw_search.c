@@ -1,0 +1,130 @@
+/*
+ * index/hnsw_search.c — answering one query on a built HNSW graph.
+ *
+ * Malkov & Yashunin (arXiv 1603.09320) Alg. 5 K-NN-SEARCH:
+ *   1. greedy descent: from the entry point on the top level, move to the
+ *      nearest neighbour while it improves, then drop a level, down to 1;
+ *   2. on level 0 a best-first search (Alg. 2) bounded by ef' = max(ef, k):
+ *      a min-heap of candidates, a max-heap of the ef' best results; stop
+ *      when the nearest unexpanded candidate is worse than the worst result;
+ *   3. return the k best, ascending internal score.
+ *
+ * The hot loop is written for the memory system, not for the arithmetic:
+ *   - each expanded node costs ONE evaluator call: its unvisited neighbours
+ *     are gathered into a buffer and scored with dist_batch (which prefetches
+ *     the rows itself), so no function pointer is crossed per distance and
+ *     the index stays ignorant of the vector representation;
+ *   - the level-0 list of the next candidate is prefetched as soon as the
+ *     current one is popped, while the current batch is being scored;
+ *   - the visited set is a u16 epoch table (core/visited.h): O(1) reset;
+ *   - heaps and buffers live in the search context (sized at set_params), so
+ *     a query allocates nothing (the candidate heap may grow once if a query
+ *     needs more room, then keeps the room).
+ * Upper levels need no visited table: a greedy walk cannot cycle because the
+ * distance strictly decreases.
+ *
+ * Stats: ndist counts every distance asked of the evaluator (entry point
+ * included), nhops every expanded node (upper levels included).
+ */
+#include <math.h>
+
+#include "index/hnsw_internal.h"
+
+size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t *ids,
+                      float *scores) {
+    const cn_hnsw_t *h = (const cn_hnsw_t *)ix;
+    cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)ctx->priv;
+    if (h->entry == CN_HNSW_NONE || k == 0) return 0;
+
+    cn_evaluator_t *ev = ctx->ev;
+    void (*const dist_batch)(cn_evaluator_t *, const uint32_t *, size_t, float *) =
+        ev->ops->dist_batch;
+    uint64_t ndist = 1, nhops = 0;
+    float *nd = sc->nd;
+    uint32_t *nbr = sc->nbr;
+
+    /* 1. greedy descent through the upper levels */
+    uint32_t cur = h->entry;
+    float dcur = ev->ops->dist(ev, cur);
+    for (int lc = h->max_level; lc > 0; lc--) {
+        for (;;) {
+            const uint32_t *l = cn_hnsw_list(h, cur, lc);
+            uint32_t c = l[0];
+            nhops++;
+            if (c == 0) break;
+            dist_batch(ev, l + 1, c, nd);
+            ndist += c;
+            uint32_t best = cur;
+            for (uint32_t j = 0; j < c; j++) {
+                if (nd[j] < dcur) {
+                    dcur = nd[j];
+                    best = l[1 + j];
+                }
+            }
+            if (best == cur) break;
+            cur = best;
+        }
+    }
+
+    /* 2. ef-bounded best-first search on level 0 */
+    size_t ef = sc->ef > k ? sc->ef : k;
+    cn_heap_t *cand = &sc->cand, *res = &sc->res;
+    if (res->cap < ef && cn_heap_reserve(res, ef) != CN_OK) ef = res->cap; /* degrade on OOM */
+    cn_heap_clear(cand);
+    cn_heap_clear(res);
+
+    cn_visited_next(&sc->vis);
+    uint16_t *tag = sc->vis.tag;
+    const uint16_t epoch = sc->vis.epoch;
+    const uint32_t *L0 = h->level0;
+    const size_t stride = h->stride0;
+
+    tag[cur] = epoch;
+    cn_minheap_push(cand, dcur, cur);
+    cn_maxheap_push(res, dcur, cur);
+    float bound = res->size >= ef ? res->score[0] : INFINITY;
+
+    while (cand->size) {
+        const uint32_t c = cand->id[0];
+        if (cand->score[0] > bound) break;
+        cn_minheap_pop(cand);
+        if (cand->size) __builtin_prefetch(L0 + (size_t)cand->id[0] * stride);
+        const uint32_t *l = L0 + (size_t)c * stride;
+        const uint32_t cnt = l[0];
+        nhops++;
+        size_t m = 0;
+        for (uint32_t j = 1; j <= cnt; j++) {
+            const uint32_t v = l[j];
+            if (tag[v] != epoch) {
+                tag[v] = epoch;
+                nbr[m++] = v;
+            }
+        }
+        if (m == 0) continue;
+        dist_batch(ev, nbr, m, nd);
+        ndist += m;
+        for (size_t j = 0; j < m; j++) {
+            const float d = nd[j];
+            if (!(d < bound)) continue;
+            if (cand->size == cand->cap && cn_heap_reserve(cand, 2 * cand->cap) != CN_OK)
+                continue; /* out of memory: drop the candidate (recall degrades) */
+            cn_minheap_push(cand, d, nbr[j]);
+            if (res->size < ef) {
+                cn_maxheap_push(res, d, nbr[j]);
+                if (res->size == ef) bound = res->score[0];
+            } else {
+                res->score[0] = d;
+                res->id[0] = nbr[j];
+                cn_maxheap_sift_down(res, 0);
+                bound = res->score[0];
+            }
+        }
+    }
+
+    /* 3. the k best, ascending */
+    while (res->size > k) cn_maxheap_pop(res);
+    size_t found = cn_maxheap_drain_sorted(res, ids, scores);
+    ctx->stats.ndist += ndist;
+    ctx->stats.nhops += nhops;
+    return found;
+}

@@ -1,0 +1,44 @@
+/*
+ * quant/plain.c — the identity quantizer: search through full precision.
+ * encode() hands back the input store with one more reference, so the plain
+ * configuration costs no copy and no extra memory.
+ */
+#include "cannoli/quantizer.h"
+
+static cn_status_t plain_train(cn_quantizer_t *q, const cn_store_t *full, char *err,
+                               size_t errlen) {
+    (void)q;
+    if (!cn_store_is_dense_f32(full))
+        return cn_error(err, errlen, CN_EINVAL, "quantizer 'plain': input must be a dense_f32 store");
+    return CN_OK;
+}
+
+static cn_status_t plain_encode(const cn_quantizer_t *q, cn_store_t *full, cn_store_t **out,
+                                char *err, size_t errlen) {
+    if (full->dim != q->dim || full->metric != q->metric)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "quantizer 'plain': store has dimension %u metric %s, expected %u %s",
+                        full->dim, cn_metric_name(full->metric), q->dim,
+                        cn_metric_name(q->metric));
+    *out = cn_store_retain(full);
+    return CN_OK;
+}
+
+static size_t plain_bpv(const cn_quantizer_t *q) { return (size_t)q->dim * sizeof(float); }
+
+static void plain_destroy(cn_quantizer_t *q) { cn_free(q); }
+
+static const cn_quantizer_ops_t plain_ops = {"plain", plain_train, plain_encode, plain_bpv,
+                                             plain_destroy};
+
+cn_status_t cn_quantizer_plain_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                                      const cn_params_t *params, char *err, size_t errlen) {
+    (void)params;
+    cn_quantizer_t *q = cn_calloc(1, sizeof *q);
+    if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
+    q->ops = &plain_ops;
+    q->metric = metric;
+    q->dim = dim;
+    *out = q;
+    return CN_OK;
+}

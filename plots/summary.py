@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Best QPS at fixed recall, per algorithm configuration, from a results CSV.
+
+    plots/summary.py results/<name>/results.csv [--recall 0.9 0.95 0.99]
+                     [--baseline LABEL] [--by algorithm|family] [--threads N] [--markdown]
+
+For each group (by default the algorithm label; `--by family` also splits by
+quantizer and build parameters) it prints, for every recall target, the
+highest QPS among rows with recall >= target (and the search parameters that
+gave it), plus the build time and bytes per vector of that row. With
+--baseline LABEL, each QPS is followed by its ratio to the baseline group's
+QPS at the same target, measured in the same file (so on the same machine).
+"""
+import argparse
+import collections
+import csv
+import sys
+
+
+def family(r, by):
+    if by == "algorithm":
+        return r["algorithm"]
+    bp = ";".join(p for p in r.get("build_params", "").split(";") if p and not p.startswith("seed="))
+    qp = r.get("quantizer_params", "")
+    return " ".join(x for x in (r["algorithm"], qp and f"{r['quantizer']}{{{qp}}}", bp) if x)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("--recall", type=float, nargs="+", default=[0.90, 0.95, 0.99])
+    ap.add_argument("--baseline", default=None)
+    ap.add_argument("--by", choices=("algorithm", "family"), default="algorithm")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--markdown", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        with open(a.csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        print(f"summary.py: {a.csv}: {e.strerror}", file=sys.stderr)
+        return 1
+    if a.threads is not None:
+        rows = [r for r in rows if int(r["threads"]) == a.threads]
+    if not rows:
+        print(f"summary.py: {a.csv}: no rows", file=sys.stderr)
+        return 1
+    groups = collections.OrderedDict()
+    for r in rows:
+        groups.setdefault((r["dataset"], family(r, a.by)), []).append(r)
+
+    def best(rs, t):
+        ok = [r for r in rs if float(r["recall"]) >= t]
+        return max(ok, key=lambda r: float(r["qps"])) if ok else None
+
+    base = {}
+    if a.baseline:
+        keys = [g for g in groups if g[1] == a.baseline]
+        if not keys:
+            print(f"summary.py: {a.csv}: no rows with algorithm '{a.baseline}'", file=sys.stderr)
+            return 1
+        for g in keys:
+            base[g[0]] = {t: best(groups[g], t) for t in a.recall}
+
+    head = ["dataset", "algorithm"]
+    for t in a.recall:
+        head += [f"QPS@{t:g}", "at"] + ([f"x{a.baseline}"] if a.baseline else [])
+    head += ["build_s", "bytes/vec", "max recall"]
+    out = []
+    for (ds, fam), rs in groups.items():
+        line = [ds, fam]
+        last = None
+        for t in a.recall:
+            b = best(rs, t)
+            if b is None:
+                line += ["-", "-"] + (["-"] if a.baseline else [])
+                continue
+            last = b
+            line += [f"{float(b['qps']):.0f}", b["search_params"] or "-"]
+            if a.baseline:
+                bb = base.get(ds, {}).get(t)
+                line.append(f"{float(b['qps']) / float(bb['qps']):.2f}" if bb else "-")
+        ref = last or max(rs, key=lambda r: float(r["recall"]))
+        line += [f"{float(ref['build_s']):.1f}", ref.get("bytes_per_vector", "-"),
+                 f"{max(float(r['recall']) for r in rs):.4f}"]
+        out.append(line)
+    if a.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for l in out:
+            print("| " + " | ".join(l) + " |")
+    else:
+        w = [max(len(str(x)) for x in col) for col in zip(head, *out)]
+        for l in [head] + out:
+            print("  ".join(str(x).ljust(n) for x, n in zip(l, w)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
