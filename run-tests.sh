@@ -10,13 +10,13 @@ cd "$(dirname "$0")"
 jobs=$(nproc)
 
 echo "== release build"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCN_BUILD_TESTS=ON >/dev/null
 cmake --build build/release -j"$jobs"
 ctest --test-dir build/release --output-on-failure -j"$jobs"
 
 if [ "${CN_TESTS_SKIP_ASAN:-0}" != 1 ]; then
   echo "== ASan + UBSan build"
-  cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCN_SANITIZE=ON >/dev/null
+  cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCN_SANITIZE=ON -DCN_BUILD_TESTS=ON >/dev/null
   cmake --build build/asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \

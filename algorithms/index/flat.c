@@ -13,7 +13,6 @@
 
 typedef struct flat_scratch {
     float block[FLAT_BLOCK];
-    cn_heap_t heap;
 } flat_scratch_t;
 
 static cn_status_t flat_build(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
@@ -29,18 +28,14 @@ static cn_status_t flat_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, cha
                                  size_t errlen) {
     (void)ix;
     flat_scratch_t *sc = cn_calloc(1, sizeof *sc);
-    if (!sc || cn_heap_init(&sc->heap, 16) != CN_OK) {
-        cn_free(sc);
+    if (!sc)
         return cn_error(err, errlen, CN_ENOMEM, "flat: out of memory for a search context");
-    }
     ctx->priv = sc;
     return CN_OK;
 }
 
 static void flat_ctx_free(cn_search_ctx_t *ctx) {
     flat_scratch_t *sc = ctx->priv;
-    if (!sc) return;
-    cn_heap_free(&sc->heap);
     cn_free(sc);
     ctx->priv = NULL;
 }
@@ -54,12 +49,12 @@ static cn_status_t flat_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *
     return CN_OK;
 }
 
+/* The k best are kept in a max-heap laid over the caller's output arrays, so a
+ * search never allocates; an in-place heapsort then orders them ascending. */
 static size_t flat_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t *ids,
                           float *scores) {
     flat_scratch_t *sc = ctx->priv;
-    cn_heap_t *h = &sc->heap;
-    if (cn_heap_reserve(h, k) != CN_OK) return 0;
-    cn_heap_clear(h);
+    cn_heap_t h = {scores, ids, 0, k};
     cn_evaluator_t *ev = ctx->ev;
     uint32_t n = ix->n;
     for (uint32_t start = 0; start < n; start += FLAT_BLOCK) {
@@ -67,17 +62,28 @@ static size_t flat_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, 
         ev->ops->dist_range(ev, start, len, sc->block);
         for (size_t i = 0; i < len; i++) {
             float s = sc->block[i];
-            if (h->size < k) {
-                cn_maxheap_push(h, s, start + (uint32_t)i);
-            } else if (s < h->score[0]) {
-                h->score[0] = s;
-                h->id[0] = start + (uint32_t)i;
-                cn_maxheap_sift_down(h, 0);
+            if (h.size < k) {
+                cn_maxheap_push(&h, s, start + (uint32_t)i);
+            } else if (s < h.score[0]) {
+                h.score[0] = s;
+                h.id[0] = start + (uint32_t)i;
+                cn_maxheap_sift_down(&h, 0);
             }
         }
     }
     ctx->stats.ndist += n;
-    return cn_maxheap_drain_sorted(h, ids, scores);
+    size_t found = h.size;
+    for (size_t end = found; end > 1; end--) {
+        float ts = h.score[0];
+        uint32_t ti = h.id[0];
+        h.score[0] = h.score[end - 1];
+        h.id[0] = h.id[end - 1];
+        h.score[end - 1] = ts;
+        h.id[end - 1] = ti;
+        h.size = end - 1;
+        cn_maxheap_sift_down(&h, 0);
+    }
+    return found;
 }
 
 static size_t flat_bytes(const cn_index_t *ix) {
