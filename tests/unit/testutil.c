@@ -10,32 +10,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
+
 #include "cannoli/common.h"
 
-static long live_blocks;
-static long fail_countdown = -1;
+/* Atomic: the library allocates from OpenMP threads (batch search, build). */
+static atomic_long live_blocks;
+static atomic_long fail_countdown = -1;
+
+/* 1 if this allocation must fail (the countdown reached 0). */
+static int should_fail(void) {
+    long c = atomic_load(&fail_countdown);
+    while (c > 0 && !atomic_compare_exchange_weak(&fail_countdown, &c, c - 1)) {
+    }
+    return c == 0;
+}
 
 static void *t_malloc(size_t size, void *ctx) {
     (void)ctx;
-    if (fail_countdown == 0) return NULL;
-    if (fail_countdown > 0) fail_countdown--;
+    if (should_fail()) return NULL;
     void *p = malloc(size ? size : 1);
-    if (p) live_blocks++;
+    if (p) atomic_fetch_add(&live_blocks, 1);
     return p;
 }
 
 static void *t_realloc(void *ptr, size_t size, void *ctx) {
     (void)ctx;
-    if (fail_countdown == 0) return NULL;
-    if (fail_countdown > 0) fail_countdown--;
+    if (should_fail()) return NULL;
     void *p = realloc(ptr, size ? size : 1);
-    if (p && !ptr) live_blocks++;
+    if (p && !ptr) atomic_fetch_add(&live_blocks, 1);
     return p;
 }
 
 static void t_free(void *ptr, void *ctx) {
     (void)ctx;
-    if (ptr) live_blocks--;
+    if (ptr) atomic_fetch_sub(&live_blocks, 1);
     free(ptr);
 }
 
