@@ -19,8 +19,10 @@
  * validator also insists on required parameters, each single value is
  * validated together with a synthetic in-range value for every *other*
  * required parameter of that role; whether the required ones are present at
- * all is checked separately afterwards. The generic search key `rerank`
- * (an integer >= 0) is accepted for every index without a schema entry.
+ * all is checked separately afterwards. Two generic keys are accepted for
+ * every index without a schema entry: the search key `rerank` (an integer
+ * >= 0: candidates re-scored at full precision) and the build key `build_on`
+ * (`original`, the default, or `quantized`: which store the graph is built on).
  *
  * Errors. Every message is "FILE:LINE: what is wrong", LINE 1-based from the
  * offending node's start mark (libyaml marks are 0-based). Syntax errors carry
@@ -290,9 +292,19 @@ static int has_spec(const cn_component_t *comp, const char *key) {
 /* Validates one value of an axis against comp's schema (see the essay). */
 static int check_value(ctx_t *c, const cn_component_t *comp, cn_param_role_t role,
                        int allow_rerank, const cn_param_t *v, const yaml_node_t *vn) {
-    if (allow_rerank && !strcmp(v->key, "rerank") && !has_spec(comp, "rerank")) {
-        if (v->type != CN_PARAM_INT || v->i < 0)
-            return fail_at(c, line_of(vn), "'rerank' must be an integer >= 0, got '%s'", sval(vn));
+    if (allow_rerank && role == CN_ROLE_SEARCH && !strcmp(v->key, "rerank") &&
+        !has_spec(comp, "rerank")) {
+        if (v->type != CN_PARAM_INT || v->i < 0 || v->i > 1000000)
+            return fail_at(c, line_of(vn), "'rerank' must be an integer in [0, 1000000], got '%s'",
+                           sval(vn));
+        return 0;
+    }
+    if (allow_rerank && role == CN_ROLE_BUILD && !strcmp(v->key, "build_on") &&
+        !has_spec(comp, "build_on")) {
+        if (v->type != CN_PARAM_STRING ||
+            (strcmp(v->s, "original") != 0 && strcmp(v->s, "quantized") != 0))
+            return fail_at(c, line_of(vn), "'build_on' must be 'original' or 'quantized', got '%s'",
+                           sval(vn));
         return 0;
     }
     cn_param_t *items = cn_calloc(comp->n_params + 1, sizeof *items);
@@ -483,9 +495,22 @@ static int parse_algo(ctx_t *c, const yaml_node_t *m, cn_algo_cfg_t *a) {
     }
 
     if (parse_grid(c, qmap, "quantizer", qline, qc, CN_ROLE_BUILD, 0, "name", &a->qparams) ||
-        parse_grid(c, v[A_BUILD], "build", a->line, ic, CN_ROLE_BUILD, 0, NULL, &a->build) ||
+        parse_grid(c, v[A_BUILD], "build", a->line, ic, CN_ROLE_BUILD, 1, NULL, &a->build) ||
         parse_grid(c, v[A_SEARCH], "search", a->line, ic, CN_ROLE_SEARCH, 1, NULL, &a->search))
         return -1;
+    /* Re-ranking re-scores with the full-precision vectors: meaningless (and
+     * refused by the library) when the quantizer keeps them already. */
+    int full_precision = qc->store_name && strcmp(qc->store_name, "dense_f32") == 0;
+    for (size_t x = 0; full_precision && x < a->search.naxes; x++) {
+        const cn_axis_t *ax = &a->search.axes[x];
+        if (strcmp(ax->key, "rerank") != 0) continue;
+        for (size_t i = 0; i < ax->nvalues; i++)
+            if (ax->values[i].type == CN_PARAM_INT && ax->values[i].i > 0)
+                return fail_at(c, ax->line,
+                               "'rerank' needs a lossy quantizer: '%s' already searches the "
+                               "full-precision vectors",
+                               a->quantizer);
+    }
     return 0;
 }
 

@@ -238,15 +238,18 @@ static uint64_t hash_str(uint64_t h, const char *s) {
 }
 
 /* The cache key covers the data itself (so a regenerated or edited dataset
- * never reuses a stale index), the metric and every component parameter. */
-static uint64_t cache_key(uint64_t data_hash, const cn_algo_cfg_t *a, const point_t *qp,
-                          const point_t *bp) {
+ * never reuses a stale index), the metric and every component parameter.
+ * `bp_norm` is the build point without `build_on`; a graph built on the
+ * original vectors is keyed as the plain one, so every quantizer can reuse it. */
+static uint64_t cache_key(uint64_t data_hash, const char *index, const char *quantizer,
+                          const char *qp_text, const char *bp_norm, int on_quantized) {
     uint64_t h = data_hash;
-    h = hash_str(h, a->index);
-    h = hash_str(h, a->quantizer);
-    h = hash_str(h, qp->text);
-    h = hash_str(h, bp->text);
-    h = hash_str(h, "format-1");
+    h = hash_str(h, index);
+    h = hash_str(h, quantizer);
+    h = hash_str(h, qp_text);
+    h = hash_str(h, bp_norm);
+    h = hash_str(h, on_quantized ? "on-quantized" : "on-original");
+    h = hash_str(h, "format-2");
     return h;
 }
 
@@ -307,35 +310,173 @@ typedef struct built {
     int cached;
 } built_t;
 
-static int build_index(built_t *b, const cn_experiment_t *exp, const cn_algo_cfg_t *a,
-                       const point_t *qp, const point_t *bp, cn_store_t *full, int bthreads,
-                       char *err, size_t errlen) {
-    cn_quantizer_t *q = NULL;
-    cn_store_t *enc = NULL;
-    cn_index_t *ix = NULL;
-    cn_params_t qps = {qp->items, qp->n}, bps = {bp->items, bp->n};
+typedef struct build_req {
+    const cn_experiment_t *exp;
+    const cn_algo_cfg_t *a;
+    const point_t *qp, *bp;
+    cn_store_t *full;
+    int bthreads;
+    uint64_t data_hash;
+    const char *cache_dir; /* NULL: no cache */
+} build_req_t;
+
+static void cache_path(char *buf, size_t len, const char *dir, uint64_t key) {
+    snprintf(buf, len, "%s/%016llx.cnidx", dir, (unsigned long long)key);
+}
+
+/* Loads a cached index; 0 on success. A damaged entry is reported and ignored. */
+static int cache_load(const build_req_t *r, uint64_t key, const char *what, built_t *b) {
+    if (!r->cache_dir) return -1;
+    char path[2400], meta[2500], lerr[512];
+    cache_path(path, sizeof path, r->cache_dir, key);
+    snprintf(meta, sizeof meta, "%s.meta", path);
+    if (access(path, R_OK) != 0) return -1;
+    double bs = read_cached_build_s(meta);
+    if (!isnan(bs) && cn_index_load(&b->ix, path, lerr, sizeof lerr) == CN_OK) {
+        b->build_s = bs;
+        b->cached = 1;
+        fprintf(stderr, "[%s] %s: loaded from cache %s (built in %.1f s)\n", r->a->name, what,
+                path, bs);
+        return 0;
+    }
+    fprintf(stderr, "[%s] cache %s unusable (%s); rebuilding\n", r->a->name, path,
+            isnan(bs) ? "no build time" : lerr);
+    b->ix = NULL;
+    return -1;
+}
+
+static void cache_save(const build_req_t *r, uint64_t key, const built_t *b, const char *desc) {
+    if (!r->cache_dir) return;
+    char path[2400], meta[2500], serr[512];
+    cache_path(path, sizeof path, r->cache_dir, key);
+    snprintf(meta, sizeof meta, "%s.meta", path);
+    if (cn_mkdirs(r->cache_dir, serr, sizeof serr) == 0 &&
+        cn_index_save(b->ix, path, serr, sizeof serr) == CN_OK) {
+        FILE *m = fopen(meta, "w");
+        if (m) {
+            fprintf(m, "build_s=%.6f\nalgorithm=%s\n%s\n", b->build_s, r->a->name, desc);
+            fclose(m);
+        }
+    } else {
+        fprintf(stderr, "[%s] warning: index not cached: %s\n", r->a->name, serr);
+    }
+}
+
+static void build_failed(const build_req_t *r, cn_status_t st, char *err, size_t errlen) {
+    char inner[768];
+    snprintf(inner, sizeof inner, "%s", err);
+    cn_error(err, errlen, st, "%s: algorithm '%s' (%s): build failed: %s", r->exp->path,
+             r->a->name, r->bp->text, inner);
+}
+
+/* Builds an index over `build` searched through `search` (re-ranking with
+ * `rerank`), timed, with a progress line. */
+static cn_status_t build_graph(const build_req_t *r, const cn_params_t *bps, cn_store_t *build,
+                               cn_store_t *search, cn_store_t *rerank, built_t *b, char *err,
+                               size_t errlen) {
+    const cn_store_t *f = r->full;
+    fprintf(stderr, "[%s] building %s {%s} on %u vectors (%s), %d threads ...\n", r->a->name,
+            r->a->index, r->bp->text, f->n, build->ops->name, r->bthreads);
     double t0 = now_s();
-    cn_status_t st = cn_quantizer_create(&q, a->quantizer, full->metric, full->dim, &qps, err,
-                                         errlen);
-    if (st == CN_OK) st = q->ops->train(q, full, err, errlen);
-    if (st == CN_OK) st = q->ops->encode(q, full, &enc, err, errlen);
-    if (st == CN_OK)
-        st = cn_index_create(&ix, a->index, full->metric, full->dim, &bps, err, errlen);
-    if (st == CN_OK) st = cn_index_build(ix, full, enc, NULL, bthreads, err, errlen);
-    b->build_s = now_s() - t0;
-    cn_quantizer_destroy(q);
-    cn_store_release(enc);
+    cn_index_t *ix = NULL;
+    progress_begin(r->a->name);
+    cn_status_t st = cn_index_create(&ix, r->a->index, f->metric, f->dim, bps, err, errlen);
+    if (st == CN_OK) st = cn_index_build(ix, build, search, rerank, r->bthreads, err, errlen);
+    progress_end();
     if (st != CN_OK) {
-        char inner[768];
-        snprintf(inner, sizeof inner, "%s", err);
-        cn_error(err, errlen, st, "%s: algorithm '%s' (%s): build failed: %s", exp->path, a->name,
-                 bp->text, inner);
         cn_index_destroy(ix);
-        return -1;
+        return st;
     }
     b->ix = ix;
+    b->build_s = now_s() - t0;
     b->cached = 0;
+    fprintf(stderr, "[%s] graph built in %.2f s\n", r->a->name, b->build_s);
+    return CN_OK;
+}
+
+/*
+ * Gets the index of one (quantizer point, build point): from the cache, or
+ * built. kANNolo's recipe (a lossy quantizer, build_on: original) reuses the
+ * graph built on the full-precision vectors — the same graph a `plain` entry
+ * with these build parameters has, cached under the same key — and only
+ * trains and encodes the quantizer. build_s then reports graph + quantizer
+ * time. Lossy stores keep the full-precision store beside them for `rerank`.
+ */
+static int obtain_index(const build_req_t *r, built_t *b, char *err, size_t errlen) {
+    const cn_algo_cfg_t *a = r->a;
+    cn_param_t items[64];
+    cn_params_t qps = {r->qp->items, r->qp->n}, bps = {items, 0};
+    int on_quantized = 0;
+    for (size_t i = 0; i < r->bp->n; i++) {
+        if (strcmp(r->bp->items[i].key, "build_on") == 0)
+            on_quantized = r->bp->items[i].s && strcmp(r->bp->items[i].s, "quantized") == 0;
+        else
+            items[bps.n++] = r->bp->items[i];
+    }
+    char bp_norm[1024];
+    cn_params_format(&bps, bp_norm, sizeof bp_norm);
+    const cn_component_t *qc = cn_registry_find(a->quantizer, CN_COMPONENT_QUANTIZER);
+    int lossy = !(qc && qc->store_name && strcmp(qc->store_name, "dense_f32") == 0);
+    if (!lossy) on_quantized = 0;
+    uint64_t key = lossy ? cache_key(r->data_hash, a->index, a->quantizer, r->qp->text, bp_norm,
+                                     on_quantized)
+                         : cache_key(r->data_hash, a->index, "plain", "", bp_norm, 0);
+    memset(b, 0, sizeof *b);
+    if (cache_load(r, key, r->bp->text, b) == 0) return 0;
+
+    char desc[2600];
+    snprintf(desc, sizeof desc, "index=%s{%s}\nquantizer=%s{%s}\nbuild_on=%s", a->index, bp_norm,
+             a->quantizer, r->qp->text, on_quantized ? "quantized" : "original");
+    cn_status_t st;
+    if (!lossy) {
+        st = build_graph(r, &bps, r->full, r->full, NULL, b, err, errlen);
+        if (st != CN_OK) goto fail;
+        fprintf(stderr, "[%s] built in %.2f s, %.1f MB\n", a->name, b->build_s,
+                (double)cn_index_bytes(b->ix) / 1e6);
+        cache_save(r, key, b, desc);
+        return 0;
+    }
+
+    /* Train and encode the quantizer. */
+    double t0 = now_s();
+    cn_quantizer_t *q = NULL;
+    cn_store_t *enc = NULL;
+    fprintf(stderr, "[%s] training %s {%s} ...\n", a->name, a->quantizer, r->qp->text);
+    st = cn_quantizer_create(&q, a->quantizer, r->full->metric, r->full->dim, &qps, err, errlen);
+    if (st == CN_OK) st = q->ops->train(q, r->full, err, errlen);
+    if (st == CN_OK) st = q->ops->encode(q, r->full, &enc, err, errlen);
+    cn_quantizer_destroy(q);
+    double tq = now_s() - t0;
+    if (st != CN_OK) goto fail;
+    fprintf(stderr, "[%s] quantizer trained and encoded in %.2f s\n", a->name, tq);
+
+    if (on_quantized) {
+        st = build_graph(r, &bps, enc, enc, r->full, b, err, errlen);
+    } else {
+        uint64_t gkey = cache_key(r->data_hash, a->index, "plain", "", bp_norm, 0);
+        if (cache_load(r, gkey, "full-precision graph", b) != 0) {
+            st = build_graph(r, &bps, r->full, r->full, NULL, b, err, errlen);
+            if (st == CN_OK) {
+                char gdesc[1200];
+                snprintf(gdesc, sizeof gdesc, "index=%s{%s}\nquantizer=plain{}", a->index,
+                         bp_norm);
+                cache_save(r, gkey, b, gdesc);
+            }
+        }
+        if (b->ix) st = cn_index_rebind(b->ix, enc, r->full, err, errlen);
+    }
+    cn_store_release(enc);
+    if (st != CN_OK) goto fail;
+    b->build_s += tq;
+    fprintf(stderr, "[%s] ready in %.2f s (graph + quantizer), %.1f MB with full vectors\n",
+            a->name, b->build_s, (double)cn_index_bytes(b->ix) / 1e6);
+    cache_save(r, key, b, desc);
     return 0;
+fail:
+    cn_index_destroy(b->ix);
+    b->ix = NULL;
+    build_failed(r, st, err, errlen);
+    return -1;
 }
 
 /* ---- timing one search point -------------------------------------------- */
@@ -443,7 +584,14 @@ static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sw
     char v[32][96];
     const char *cols[32];
     size_t i = 0;
-    size_t bytes = cn_index_bytes(r->b->ix);
+    /* Memory this variant keeps: the full-precision store is counted only when
+     * this search point re-ranks with it. */
+    const cn_index_t *ix = r->b->ix;
+    size_t bytes = cn_index_bytes(ix);
+    cn_params_t sps = {r->sp->items, r->sp->n};
+    if (ix->rerank_store && ix->rerank_store != ix->store &&
+        cn_params_int(&sps, "rerank", 0) == 0)
+        bytes -= ix->rerank_store->ops->bytes(ix->rerank_store);
     char ts[32];
     cn_utc_now(ts, sizeof ts);
     cols[i++] = r->ds->name;
@@ -639,52 +787,11 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                 }
 
                 built_t b = {0};
-                char cpath[2400], cmeta[2500];
-                uint64_t ck = cache_key(data_hash, a, &qp, &bp);
-                snprintf(cpath, sizeof cpath, "%s/%016llx.cnidx", cache_dir,
-                         (unsigned long long)ck);
-                snprintf(cmeta, sizeof cmeta, "%s.meta", cpath);
-                if (opts->use_cache && access(cpath, R_OK) == 0) {
-                    char lerr[512];
-                    double bs = read_cached_build_s(cmeta);
-                    if (!isnan(bs) && cn_index_load(&b.ix, cpath, lerr, sizeof lerr) == CN_OK) {
-                        b.build_s = bs;
-                        b.cached = 1;
-                        fprintf(stderr, "[%s] %s: loaded from cache %s (built in %.1f s)\n",
-                                a->name, bp.text, cpath, bs);
-                    } else {
-                        fprintf(stderr, "[%s] cache %s unusable (%s); rebuilding\n", a->name,
-                                cpath, isnan(bs) ? "no build time" : lerr);
-                        b.ix = NULL;
-                    }
-                }
-                if (!b.ix) {
-                    fprintf(stderr, "[%s] building %s {%s} + %s {%s} on %u vectors, %d threads ...\n",
-                            a->name, a->index, bp.text, a->quantizer, qp.text, ds.n_train,
-                            bthreads);
-                    progress_begin(a->name);
-                    int brc = build_index(&b, exp, a, &qp, &bp, full, bthreads, err, errlen);
-                    progress_end();
-                    if (brc) {
-                        free(skip);
-                        goto out;
-                    }
-                    fprintf(stderr, "[%s] built in %.2f s, %.1f MB\n", a->name, b.build_s,
-                            (double)cn_index_bytes(b.ix) / 1e6);
-                    if (opts->use_cache) {
-                        char serr[512];
-                        if (cn_mkdirs(cache_dir, serr, sizeof serr) == 0 &&
-                            cn_index_save(b.ix, cpath, serr, sizeof serr) == CN_OK) {
-                            FILE *m = fopen(cmeta, "w");
-                            if (m) {
-                                fprintf(m, "build_s=%.6f\nalgorithm=%s\nbuild=%s\nquantizer=%s{%s}\n",
-                                        b.build_s, a->name, bp.text, a->quantizer, qp.text);
-                                fclose(m);
-                            }
-                        } else {
-                            fprintf(stderr, "[%s] warning: index not cached: %s\n", a->name, serr);
-                        }
-                    }
+                build_req_t req = {exp, a, &qp, &bp, full, bthreads, data_hash,
+                                   opts->use_cache ? cache_dir : NULL};
+                if (obtain_index(&req, &b, err, errlen)) {
+                    free(skip);
+                    goto out;
                 }
 
                 /* One search context per query thread. */

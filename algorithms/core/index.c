@@ -105,6 +105,23 @@ cn_status_t cn_index_build(cn_index_t *ix, cn_store_t *build_store, cn_store_t *
     return CN_OK;
 }
 
+cn_status_t cn_index_rebind(cn_index_t *ix, cn_store_t *search_store, cn_store_t *rerank_store,
+                            char *err, size_t errlen) {
+    if (!ix || !ix->store || !search_store)
+        return cn_error(err, errlen, CN_EINVAL, "index rebind: index not built or no store");
+    cn_status_t st = check_store(ix, search_store, "search", ix->n, err, errlen);
+    if (st == CN_OK && rerank_store)
+        st = check_store(ix, rerank_store, "rerank", ix->n, err, errlen);
+    if (st != CN_OK) return st;
+    cn_store_retain(search_store);
+    cn_store_retain(rerank_store);
+    cn_store_release(ix->store);
+    cn_store_release(ix->rerank_store);
+    ix->store = search_store;
+    ix->rerank_store = rerank_store;
+    return CN_OK;
+}
+
 /* ---- search contexts ------------------------------------------------------- */
 
 cn_status_t cn_search_ctx_create(const cn_index_t *ix, cn_search_ctx_t **out, char *err,

@@ -45,6 +45,20 @@ cfg "$WORK/param2.yaml" "$DS" "  - name: h
     index: hnsw
     build: {MM: 16}"
 expect_fail "unknown parameter" "param2.yaml:" "MM" -- "$CANNOLI" run "$WORK/param2.yaml" --out "$WORK/o3"
+cfg "$WORK/param3.yaml" "$DS" "  - name: h
+    index: hnsw
+    build: {M: 8, build_on: [original, sideways]}"
+expect_fail "bad build_on" "param3.yaml:11:" "build_on" "sideways" -- "$CANNOLI" run "$WORK/param3.yaml" --out "$WORK/o3"
+cfg "$WORK/param4.yaml" "$DS" "  - name: h
+    index: hnsw
+    build: {M: 8}
+    search: {ef: 20, rerank: -3}"
+expect_fail "negative rerank" "param4.yaml:12:" "rerank" -- "$CANNOLI" run "$WORK/param4.yaml" --out "$WORK/o3"
+cfg "$WORK/param5.yaml" "$DS" "  - name: h
+    index: hnsw
+    build: {M: 8, ef_construction: 40}
+    search: {ef: 20, rerank: 50}"
+expect_fail "rerank without a lossy quantizer" "param5.yaml" "rerank" -- "$CANNOLI" run "$WORK/param5.yaml" --out "$WORK/o3b" --no-cache
 
 # Missing config, missing dataset.
 expect_fail "missing config file" "nope.yaml" -- "$CANNOLI" run "$WORK/nope.yaml"

@@ -98,6 +98,13 @@ cn_status_t cn_index_create(cn_index_t **out, const char *name, cn_metric_t metr
 cn_status_t cn_index_build(cn_index_t *ix, cn_store_t *build_store, cn_store_t *search_store,
                            cn_store_t *rerank_store, int threads, char *err, size_t errlen);
 
+/* Replaces the stores a built index is searched through (and re-ranks with),
+ * keeping its structure: a graph built once on the full-precision vectors can
+ * be searched through any quantizer's store of the same vectors. Same n, dim
+ * and metric required; no search context may exist. */
+cn_status_t cn_index_rebind(cn_index_t *ix, cn_store_t *search_store, cn_store_t *rerank_store,
+                            char *err, size_t errlen);
+
 /* Per-thread search context. The index must outlive it. */
 cn_status_t cn_search_ctx_create(const cn_index_t *ix, cn_search_ctx_t **out, char *err,
                                  size_t errlen);
