@@ -371,10 +371,62 @@ static void test_build_on_quantized(void **state) {
     free(queries);
 }
 
+/* cn_index_rebind: a graph built on the originals, rebound to the codes, is
+ * the same index as one built with the codes as its search store (same seed,
+ * one thread); mismatched stores are refused. */
+static void test_rebind(void **state) {
+    (void)state;
+    char err[ERRLEN];
+    const uint32_t n = under_valgrind() ? 800 : 3000, d = 20, nq = 30;
+    float *base = cn_test_random_matrix(n, d, 31);
+    float *queries = cn_test_random_matrix(nq, d, 32);
+    cn_store_t *full = NULL, *enc = NULL, *other = NULL;
+    assert_int_equal(cn_store_dense_create(&full, base, n, d, CN_METRIC_L2, err, sizeof err),
+                     CN_OK);
+    assert_int_equal(cn_store_dense_create(&other, base, n / 2, d, CN_METRIC_L2, err, sizeof err),
+                     CN_OK);
+    cn_quantizer_t *q = NULL;
+    assert_int_equal(cn_quantizer_create(&q, "bf16_dropin", CN_METRIC_L2, d, NULL, err,
+                                         sizeof err),
+                     CN_OK);
+    assert_int_equal(q->ops->encode(q, full, &enc, err, sizeof err), CN_OK);
+    cn_quantizer_destroy(q);
+    cn_index_t *direct = NULL, *rebound = NULL;
+    assert_int_equal(cn_index_create(&direct, "hnsw", CN_METRIC_L2, d, NULL, err, sizeof err),
+                     CN_OK);
+    assert_int_equal(cn_index_build(direct, full, enc, full, 1, err, sizeof err), CN_OK);
+    assert_int_equal(cn_index_create(&rebound, "hnsw", CN_METRIC_L2, d, NULL, err, sizeof err),
+                     CN_OK);
+    assert_int_equal(cn_index_build(rebound, full, full, NULL, 1, err, sizeof err), CN_OK);
+    assert_int_equal(cn_index_rebind(rebound, other, NULL, err, sizeof err), CN_EINVAL);
+    assert_ptr_equal(rebound->store, full); /* a refused rebind changes nothing */
+    assert_int_equal(cn_index_rebind(rebound, enc, full, err, sizeof err), CN_OK);
+    assert_ptr_equal(rebound->store, enc);
+    assert_ptr_equal(rebound->rerank_store, full);
+    uint32_t *a = malloc((size_t)nq * 10 * sizeof *a), *b = malloc((size_t)nq * 10 * sizeof *b);
+    double ra = recall(direct, base, n, d, queries, nq, 10, 40, 0, a);
+    double rb = recall(rebound, base, n, d, queries, nq, 10, 40, 0, b);
+    assert_true(fabs(ra - rb) < 1e-12);
+    assert_memory_equal(a, b, (size_t)nq * 10 * sizeof *a);
+    recall(direct, base, n, d, queries, nq, 10, 40, 25, a);
+    recall(rebound, base, n, d, queries, nq, 10, 40, 25, b);
+    assert_memory_equal(a, b, (size_t)nq * 10 * sizeof *a);
+    free(a);
+    free(b);
+    cn_index_destroy(direct);
+    cn_index_destroy(rebound);
+    cn_store_release(enc);
+    cn_store_release(other);
+    cn_store_release(full);
+    free(base);
+    free(queries);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hnsw_through_dropin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_on_quantized, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebind, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
