@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baselines.h"
 #include "cannoli/cannoli.h"
 #include "config.h"
 #include "dataset.h"
@@ -113,6 +114,8 @@ static int cmd_list(void) {
                 printf("      %-16s %-6s %-7s [0, 1000000] default 0  %s\n", "rerank", "search", "int",
                        "candidates re-scored with full-precision vectors (0 = off; needs a lossy quantizer)");
         }
+        if (kind == CN_COMPONENT_INDEX && *cn_baselines_missing())
+            printf("  (baselines not in this build: %s)\n", cn_baselines_missing());
         printf("\n");
     }
     printf("datasets (catalogue names; any other value is a path):\n");
@@ -222,6 +225,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *cmd = argv[1];
+    char berr[512];
+    if (cn_baselines_register(berr, sizeof berr) != CN_OK)
+        fprintf(stderr, "cannoli: warning: baselines not registered: %s\n", berr);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "list")) return cmd_list();
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
