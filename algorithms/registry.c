@@ -20,6 +20,28 @@ static const cn_param_spec_t hnsw_params[] = {
      "candidate list size while searching (must be >= k)"},
 };
 
+static const cn_param_spec_t pq_params[] = {
+    {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 65536, "16", NULL,
+     "number of sub-spaces M (must divide the dimension); bytes per vector = M"},
+    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL,
+     "bits per sub-space code (2^nbits centroids); codes are stored one per byte"},
+    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "100000", NULL,
+     "rows sampled (seeded) to train the codebooks; all rows if fewer"},
+    {"iterations", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1000, "25", NULL,
+     "k-means iterations per sub-space"},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
+     "seed of the training sample and the k-means initialisation"},
+    {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random",
+     "k-means initialisation"},
+};
+
+static const cn_param_spec_t sq8_params[] = {
+    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "1000000", NULL,
+     "rows sampled (seeded) to learn the per-dimension ranges; all rows if fewer"},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
+     "seed of the training sample"},
+};
+
 /* ---- built-in table ---------------------------------------------------------- */
 
 static const cn_component_t builtin[] = {
@@ -31,6 +53,17 @@ static const cn_component_t builtin[] = {
      NULL},
     {"plain", CN_COMPONENT_QUANTIZER, "identity: search the full-precision float32 vectors", NULL,
      0, NULL, cn_quantizer_plain_create, "dense_f32", cn_store_dense_load},
+    {"f16", CN_COMPONENT_QUANTIZER,
+     "half precision: IEEE binary16 per dimension (2 bytes), widened to float on the fly", NULL,
+     0, NULL, cn_quantizer_f16_create, "dense_f16", cn_store_f16_load},
+    {"sq8", CN_COMPONENT_QUANTIZER,
+     "8-bit scalar quantization: per-dimension min/max ranges, 1 byte per dimension",
+     sq8_params, sizeof sq8_params / sizeof sq8_params[0], NULL, cn_quantizer_sq8_create, "sq8",
+     cn_store_sq8_load},
+    {"pq", CN_COMPONENT_QUANTIZER,
+     "product quantization: k-means codebooks per sub-space, ADC lookup tables",
+     pq_params, sizeof pq_params / sizeof pq_params[0], NULL, cn_quantizer_pq_create, "pq",
+     cn_store_pq_load},
 };
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 

@@ -142,7 +142,7 @@ static const char full_yaml[] =
     "algorithms:\n"                                           /* 10 */
     "  - name: h1\n"                                          /* 11 */
     "    index: hnsw\n"                                       /* 12 */
-    "    quantizer: plain\n"                                  /* 13 */
+    "    quantizer: f16\n"                                    /* 13 */
     "    build: {M: [8, 16], ef_construction: 100}\n"         /* 14 */
     "    search:\n"                                           /* 15 */
     "      ef: [10, 20, 40]\n"                                /* 16 */
@@ -184,7 +184,7 @@ static void test_full(void **state) {
     const cn_algo_cfg_t *a = &e.algos[0];
     assert_string_equal(a->name, "h1");
     assert_string_equal(a->index, "hnsw");
-    assert_string_equal(a->quantizer, "plain");
+    assert_string_equal(a->quantizer, "f16");
     assert_int_equal(a->line, 11);
     assert_int_equal(a->qparams.naxes, 0);
     assert_int_equal(cn_grid_size(&a->qparams), 1);
@@ -480,8 +480,15 @@ static void test_errors_params(void **state) {
                  "'search' must be a map of parameter: value or [values], got a list");
     expect_error(HEAD "  - index: hnsw\n    search: {ef: 10, ef: 20}\n", 4, "duplicate key 'ef'");
     /* rerank: generic, integer >= 0 */
-    expect_error(HEAD "  - index: hnsw\n    search: {rerank: [0, -1]}\n", 4,
-                 "'rerank' must be an integer >= 0, got '-1'");
+    expect_error(HEAD "  - index: hnsw\n    quantizer: f16\n    search: {rerank: [0, -1]}\n", 5,
+                 "'rerank' must be an integer in [0, 1000000], got '-1'");
+    /* rerank needs a lossy quantizer */
+    expect_error(HEAD "  - index: hnsw\n    quantizer: plain\n    search: {rerank: [0, 10]}\n", 5,
+                 "'rerank' needs a lossy quantizer");
+    /* build_on: generic build key, original|quantized */
+    expect_error(HEAD "  - index: hnsw\n    build: {build_on: sideways}\n", 4,
+                 "'build_on' must be 'original' or 'quantized', got 'sideways'");
+    expect_error(HEAD "  - index: hnsw\n    search: {build_on: original}\n", 4, "build_on");
     expect_error(HEAD "  - index: hnsw\n    build: {rerank: 4}\n", 4, "rerank");
     /* quantizer parameters: schema of the quantizer, build role */
     expect_error(HEAD "  - index: flat\n    quantizer: {name: tq, subspaces: [4, 0]}\n", 4,

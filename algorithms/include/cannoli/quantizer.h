@@ -54,6 +54,27 @@ static inline void cn_quantizer_destroy(cn_quantizer_t *q) {
 cn_status_t cn_quantizer_plain_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
                                       const cn_params_t *params, char *err, size_t errlen);
 
+/* Half precision (registry name "f16", store "dense_f16"; quant/f16.c). */
+cn_status_t cn_quantizer_f16_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                                    const cn_params_t *params, char *err, size_t errlen);
+/* Loads the payload written by a dense_f16 store's save() (a cn_store_loader_t). */
+cn_status_t cn_store_f16_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                              uint32_t dim, char *err, size_t errlen);
+
+/* 8-bit scalar quantization (registry name "sq8", store "sq8"; quant/sq8.c). */
+cn_status_t cn_quantizer_sq8_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                                    const cn_params_t *params, char *err, size_t errlen);
+/* Loads the payload written by an sq8 store's save() (a cn_store_loader_t). */
+cn_status_t cn_store_sq8_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                              uint32_t dim, char *err, size_t errlen);
+
+/* Product quantization (registry name "pq", store "pq"; quant/pq.c). */
+cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                                   const cn_params_t *params, char *err, size_t errlen);
+/* Loads the payload written by a pq store's save() (a cn_store_loader_t). */
+cn_status_t cn_store_pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                             uint32_t dim, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
