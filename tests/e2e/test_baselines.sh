@@ -4,7 +4,8 @@
 # the same columns.
 source "$(dirname "$0")/lib.sh"
 need_fixtures sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs sift-debian-10k_groundtruth.ivecs
-if ! "$CANNOLI" list | grep -q '^  hnswlib '; then
+listing=$("$CANNOLI" list)
+if ! grep -q '^  hnswlib ' <<<"$listing"; then
   echo "SKIP: this build has no hnswlib baseline (libhnswlib-dev absent)"
   exit 77
 fi

@@ -309,11 +309,24 @@ static void test_reconstruction(void **state) {
                       Ms[i], e);
         if (!(e < prev)) fail_msg("error did not decrease: M=%d %.4g >= %.4g", Ms[i], e, prev);
         if (Ms[i] == 16) err16 = e;
-        /* bytes: codes + codebooks (+ their transpose) + SDC tables */
+        /* bytes: codes + codebooks (+ their transpose); the SDC tables only
+         * once something (graph construction on the codes) has built them */
         size_t cb = d * 256 * sizeof(float);
-        size_t want_bytes = n * (size_t)Ms[i] + cb + (size_t)Ms[i] * 256 * 256 * sizeof(float);
+        size_t want_bytes = n * (size_t)Ms[i] + cb;
+        size_t sdc = (size_t)Ms[i] * 256 * 256 * sizeof(float);
+        assert_false(cn_pq_has_sdc(s));
         assert_true(s->ops->bytes(s) >= want_bytes);
         assert_true(s->ops->bytes(s) <= want_bytes + 2 * cb + 4096);
+        cn_evaluator_t *ev = NULL;
+        char e2[256];
+        assert_int_equal(cn_store_evaluator(s, &ev, e2, sizeof e2), CN_OK);
+        uint32_t one = 1;
+        float out;
+        ev->ops->dist_pairs(ev, 0, &one, 1, &out); /* materialises the tables */
+        cn_evaluator_destroy(ev);
+        assert_true(cn_pq_has_sdc(s));
+        assert_true(s->ops->bytes(s) >= want_bytes + sdc);
+        assert_true(s->ops->bytes(s) <= want_bytes + sdc + 2 * cb + 4096);
         prev = e;
         cn_store_release(s);
     }
