@@ -2,10 +2,11 @@
 """Best QPS at fixed recall, per algorithm configuration, from a results CSV.
 
     plots/summary.py results/<name>/results.csv [--recall 0.9 0.95 0.99]
-                     [--baseline LABEL] [--by algorithm|family] [--threads N] [--markdown]
+                     [--baseline LABEL] [--by algorithm|family|variant] [--threads N] [--markdown]
 
 For each group (by default the algorithm label; `--by family` also splits by
-quantizer and build parameters) it prints, for every recall target, the
+quantizer and build parameters, `--by variant` also by search parameters
+other than ef, such as rerank) it prints, for every recall target, the
 highest QPS among rows with recall >= target (and the search parameters that
 gave it), plus the build time and bytes per vector of that row. With
 --baseline LABEL, each QPS is followed by its ratio to the baseline group's
@@ -21,8 +22,14 @@ def family(r, by):
     if by == "algorithm":
         return r["algorithm"]
     bp = ";".join(p for p in r.get("build_params", "").split(";") if p and not p.startswith("seed="))
-    qp = r.get("quantizer_params", "")
-    return " ".join(x for x in (r["algorithm"], qp and f"{r['quantizer']}{{{qp}}}", bp) if x)
+    qp = ";".join(p for p in r.get("quantizer_params", "").split(";") if p and not p.startswith("seed="))
+    parts = [r["algorithm"], qp and f"{r['quantizer']}{{{qp}}}", bp]
+    if by == "variant":
+        # search parameters other than ef (e.g. rerank) change what a row
+        # keeps in memory and how it trades speed for recall: own family
+        sp = ";".join(p for p in r.get("search_params", "").split(";") if p and not p.startswith("ef="))
+        parts.append(sp)
+    return " ".join(x for x in parts if x)
 
 
 def main(argv):
@@ -30,7 +37,7 @@ def main(argv):
     ap.add_argument("csv")
     ap.add_argument("--recall", type=float, nargs="+", default=[0.90, 0.95, 0.99])
     ap.add_argument("--baseline", default=None)
-    ap.add_argument("--by", choices=("algorithm", "family"), default="algorithm")
+    ap.add_argument("--by", choices=("algorithm", "family", "variant"), default="algorithm")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args(argv)
@@ -55,7 +62,10 @@ def main(argv):
 
     base = {}
     if a.baseline:
-        keys = [g for g in groups if g[1] == a.baseline]
+        keys = [g for g in groups if g[1] == a.baseline
+                or all(r["algorithm"] == a.baseline for r in groups[g])]
+        seen = set()
+        keys = [g for g in keys if not (g[0] in seen or seen.add(g[0]))]  # first per dataset
         if not keys:
             print(f"summary.py: {a.csv}: no rows with algorithm '{a.baseline}'", file=sys.stderr)
             return 1

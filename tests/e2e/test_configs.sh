@@ -2,7 +2,13 @@
 # resolves its dataset and components, validates every parameter value and
 # prints the plan, without building or writing anything.
 source "$(dirname "$0")/lib.sh"
+listing=$("$CANNOLI" list)
 for cfg in configs/*.yaml; do
+  missing=""
+  for ix in $(sed -n 's/^ *index: *\([a-z0-9_]*\).*/\1/p' "$cfg" | sort -u); do
+    grep -q "^  $ix " <<<"$listing" || missing="$missing $ix"
+  done
+  if [ -n "$missing" ]; then echo "skip $cfg: this build lacks$missing"; continue; fi
   ds=$(sed -n 's/^dataset: *\([^ #]*\).*/\1/p' "$cfg")
   if [ -n "$ds" ] && ! "$CANNOLI" info "$ds" >/dev/null 2>&1; then
     case "$ds" in synth-*) ;; *) echo "skip $cfg: dataset $ds not available here"; continue ;; esac
