@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "quant/vec_util.h"
 #include "cannoli/simd.h"
 #include "cannoli/store.h"
 
@@ -37,31 +38,15 @@ const float *cn_store_dense_row(const cn_store_t *s, uint32_t i) {
     return d->data + (size_t)i * s->dim;
 }
 
-static void normalise(float *v, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)v[j] * v[j];
-    if (s > 0) {
-        float inv = (float)(1.0 / sqrt(s));
-        for (size_t j = 0; j < d; j++) v[j] *= inv;
-    }
-}
 
 /* ---- evaluator ---------------------------------------------------------- */
 
 static cn_status_t ev_set_query(cn_evaluator_t *e, const cn_vec_t *q, char *err, size_t errlen) {
     dense_eval_t *ev = (dense_eval_t *)e;
-    if (!q || !q->dense)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "dense_f32 store: query is not a dense vector of dimension %zu", ev->dim);
-    for (size_t j = 0; j < ev->dim; j++) {
-        if (!isfinite(q->dense[j]))
-            return cn_error(err, errlen, CN_EINVAL, "query has a %s value at dimension %zu",
-                            isnan(q->dense[j]) ? "NaN" : "infinite", j);
-    }
-    memcpy(ev->qbuf, q->dense, ev->dim * sizeof(float));
-    if (e->store->metric == CN_METRIC_COSINE) normalise(ev->qbuf, ev->dim);
-    ev->q = ev->qbuf;
-    return CN_OK;
+    cn_status_t st =
+        cn_query_take(q, ev->dim, e->store->metric, ev->qbuf, "dense_f32", err, errlen);
+    if (st == CN_OK) ev->q = ev->qbuf;
+    return st;
 }
 
 static void ev_set_query_id(cn_evaluator_t *e, uint32_t id) {
@@ -199,7 +184,7 @@ cn_status_t cn_store_dense_create(cn_store_t **out, const float *data, uint32_t 
     if (st != CN_OK) return st;
     memcpy(ds->data, data, (size_t)n * dim * sizeof(float));
     if (metric == CN_METRIC_COSINE)
-        for (size_t i = 0; i < n; i++) normalise(ds->data + i * dim, dim);
+        for (size_t i = 0; i < n; i++) cn_vec_normalise(ds->data + i * dim, dim);
     *out = &ds->base;
     return CN_OK;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quant/vec_util.h"
 #include "cannoli/quantizer.h"
 #include "quant/f16_internal.h"
 
@@ -109,30 +110,12 @@ const uint16_t *cn_store_f16_row(const cn_store_t *s, uint32_t i) {
     return ((const f16_store_t *)s)->data + (size_t)i * s->dim;
 }
 
-static void normalise(float *v, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)v[j] * v[j];
-    if (s > 0) {
-        float inv = (float)(1.0 / sqrt(s));
-        for (size_t j = 0; j < d; j++) v[j] *= inv;
-    }
-}
 
 /* ---- evaluator ------------------------------------------------------------ */
 
 static cn_status_t ev_set_query(cn_evaluator_t *e, const cn_vec_t *q, char *err, size_t errlen) {
     f16_eval_t *ev = (f16_eval_t *)e;
-    if (!q || !q->dense)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "dense_f16 store: query is not a dense vector of dimension %zu", ev->dim);
-    for (size_t j = 0; j < ev->dim; j++) {
-        if (!isfinite(q->dense[j]))
-            return cn_error(err, errlen, CN_EINVAL, "query has a %s value at dimension %zu",
-                            isnan(q->dense[j]) ? "NaN" : "infinite", j);
-    }
-    memcpy(ev->q, q->dense, ev->dim * sizeof(float));
-    if (e->store->metric == CN_METRIC_COSINE) normalise(ev->q, ev->dim);
-    return CN_OK;
+    return cn_query_take(q, ev->dim, e->store->metric, ev->q, "dense_f16", err, errlen);
 }
 
 static void ev_set_query_id(cn_evaluator_t *e, uint32_t id) {

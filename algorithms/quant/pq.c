@@ -45,6 +45,7 @@
 
 #include <omp.h>
 
+#include "quant/vec_util.h"
 #include "cannoli/quantizer.h"
 #include "quant/kmeans.h"
 #include "quant/pq_internal.h"
@@ -129,14 +130,6 @@ const cn_pq_kernels_t *cn_pq_kernels(void) {
 
 /* ---- tables ------------------------------------------------------------------ */
 
-static void normalise(float *v, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)v[j] * v[j];
-    if (s > 0) {
-        float inv = (float)(1.0 / sqrt(s));
-        for (size_t j = 0; j < d; j++) v[j] *= inv;
-    }
-}
 
 /* cbt: per sub-space block of dsub x ksub (column c = centroid c). */
 static void transpose_codebooks(const float *cb, uint32_t M, uint32_t ksub, uint32_t dsub,
@@ -226,17 +219,9 @@ static const float *pq_sdc(const pq_store_t *cps) {
 
 static cn_status_t ev_set_query(cn_evaluator_t *e, const cn_vec_t *q, char *err, size_t errlen) {
     pq_eval_t *ev = (pq_eval_t *)e;
-    size_t dim = ev->ps->base.dim;
-    if (!q || !q->dense)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "pq store: query is not a dense vector of dimension %zu", dim);
-    for (size_t j = 0; j < dim; j++) {
-        if (!isfinite(q->dense[j]))
-            return cn_error(err, errlen, CN_EINVAL, "query has a %s value at dimension %zu",
-                            isnan(q->dense[j]) ? "NaN" : "infinite", j);
-    }
-    memcpy(ev->qbuf, q->dense, dim * sizeof(float));
-    if (ev->ps->base.metric == CN_METRIC_COSINE) normalise(ev->qbuf, dim);
+    cn_status_t st = cn_query_take(q, ev->ps->base.dim, ev->ps->base.metric, ev->qbuf, "pq",
+                                   err, errlen);
+    if (st != CN_OK) return st;
     build_lut(ev->ps, ev->qbuf, ev->lut);
     return CN_OK;
 }

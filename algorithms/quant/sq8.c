@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quant/vec_util.h"
 #include "cannoli/quantizer.h"
 #include "quant/sq8_internal.h"
 
@@ -100,14 +101,6 @@ static void decode_row(const float *vmin, const float *scale, const uint8_t *c, 
     for (size_t j = 0; j < d; j++) out[j] = vmin[j] + scale[j] * (float)c[j];
 }
 
-static void normalise(float *v, size_t d) {
-    double s = 0;
-    for (size_t j = 0; j < d; j++) s += (double)v[j] * v[j];
-    if (s > 0) {
-        float inv = (float)(1.0 / sqrt(s));
-        for (size_t j = 0; j < d; j++) v[j] *= inv;
-    }
-}
 
 /* ---- evaluator ------------------------------------------------------------ */
 
@@ -143,16 +136,8 @@ static void prepare(const sq8_eval_t *ev, const float *x, float *qa, float *bias
 
 static cn_status_t ev_set_query(cn_evaluator_t *e, const cn_vec_t *q, char *err, size_t errlen) {
     sq8_eval_t *ev = (sq8_eval_t *)e;
-    if (!q || !q->dense)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "sq8 store: query is not a dense vector of dimension %zu", ev->dim);
-    for (size_t j = 0; j < ev->dim; j++) {
-        if (!isfinite(q->dense[j]))
-            return cn_error(err, errlen, CN_EINVAL, "query has a %s value at dimension %zu",
-                            isnan(q->dense[j]) ? "NaN" : "infinite", j);
-    }
-    memcpy(ev->x, q->dense, ev->dim * sizeof(float));
-    if (e->store->metric == CN_METRIC_COSINE) normalise(ev->x, ev->dim);
+    cn_status_t st = cn_query_take(q, ev->dim, e->store->metric, ev->x, "sq8", err, errlen);
+    if (st != CN_OK) return st;
     prepare(ev, ev->x, ev->qa, &ev->bias);
     return CN_OK;
 }
