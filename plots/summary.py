@@ -9,13 +9,20 @@ quantizer and build parameters, `--by variant` also by search parameters
 other than ef, such as rerank) it prints, for every recall target, the
 highest QPS among rows with recall >= target (and the search parameters that
 gave it), plus the build time and bytes per vector of that row. With
---baseline LABEL, each QPS is followed by its ratio to the baseline group's
-QPS at the same target, measured in the same file (so on the same machine).
+--baseline LABEL, each QPS is followed by its ratio to the baseline's QPS at
+the same target, measured in the same file (so on the same machine); the
+baseline built with the same build parameters (e.g. the same M) is used when
+there is one.
 """
 import argparse
 import collections
 import csv
 import sys
+
+
+def build_of(r):
+    return ";".join(p for p in r.get("build_params", "").split(";")
+                    if p and not p.startswith("seed=") and not p.startswith("build_on="))
 
 
 def family(r, by):
@@ -64,13 +71,15 @@ def main(argv):
     if a.baseline:
         keys = [g for g in groups if g[1] == a.baseline
                 or all(r["algorithm"] == a.baseline for r in groups[g])]
-        seen = set()
-        keys = [g for g in keys if not (g[0] in seen or seen.add(g[0]))]  # first per dataset
         if not keys:
             print(f"summary.py: {a.csv}: no rows with algorithm '{a.baseline}'", file=sys.stderr)
             return 1
+        # A row is compared with the baseline built with the same build
+        # parameters (e.g. M) when there is one, else with the dataset's first.
         for g in keys:
-            base[g[0]] = {t: best(groups[g], t) for t in a.recall}
+            bt = {t: best(groups[g], t) for t in a.recall}
+            base.setdefault(g[0], bt)
+            base[(g[0], build_of(groups[g][0]))] = bt
 
     head = ["dataset", "algorithm"]
     for t in a.recall:
@@ -88,7 +97,7 @@ def main(argv):
             last = b
             line += [f"{float(b['qps']):.0f}", b["search_params"] or "-"]
             if a.baseline:
-                bb = base.get(ds, {}).get(t)
+                bb = base.get((ds, build_of(rs[0])), base.get(ds, {})).get(t)
                 line.append(f"{float(b['qps']) / float(bb['qps']):.2f}" if bb else "-")
         ref = last or max(rs, key=lambda r: float(r["recall"]))
         line += [f"{float(ref['build_s']):.1f}", ref.get("bytes_per_vector", "-"),
