@@ -353,7 +353,7 @@ static void test_build_on_quantized(void **state) {
     cn_quantizer_destroy(q);
     cn_index_t *ix = NULL;
     assert_int_equal(cn_index_create(&ix, "hnsw", CN_METRIC_L2, d, NULL, err, sizeof err), CN_OK);
-    if (cn_index_build(ix, enc, enc, NULL, 2, err, sizeof err) != CN_OK) fail_msg("%s", err);
+    if (cn_index_build(ix, enc, enc, NULL, 1, err, sizeof err) != CN_OK) fail_msg("%s", err);
     double r = recall(ix, base, n, d, queries, nq, 10, 80, 0, NULL);
     if (r < 0.85) fail_msg("recall of a graph built on bf16 codes %.3f < 0.85", r);
     /* no rerank store: rerank is refused */
