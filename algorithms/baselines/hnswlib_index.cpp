@@ -235,9 +235,7 @@ cn_status_t hl_load(cn_index_t *ix, cn_reader_t *r, char *err, size_t errlen) {
 void hl_destroy(cn_index_t *ix) {
     hl_index *h = cast(ix);
     delete h->alg;
-    delete h->space;
-    cn_free(h->base.build_params);
-    h->base.build_params = nullptr;
+    delete h->space; /* build_params and the stores are the generic layer's */
     delete h;
 }
 

@@ -56,7 +56,8 @@ cn_status_t cn_registry_add(const cn_component_t *c, char *err, size_t errlen);
 /* Store loader by store ops name (searches quantizer entries). */
 cn_store_loader_t cn_registry_store_loader(const char *store_name);
 
-/* Creates and trains a quantizer by name, validating its parameters. */
+/* Creates a quantizer by name after validating its parameters (train and
+ * encode it through its ops). */
 cn_status_t cn_quantizer_create(cn_quantizer_t **out, const char *name, cn_metric_t metric,
                                 uint32_t dim, const cn_params_t *params, char *err,
                                 size_t errlen);
