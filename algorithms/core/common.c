@@ -1,6 +1,7 @@
 /*
  * core/common.c — status strings, metric names, error buffers, allocator hook.
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include "cannoli/common.h"
 
 #include <math.h>
@@ -9,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 const char *cn_status_str(cn_status_t st) {
     switch (st) {
@@ -109,16 +113,42 @@ void cn_free(void *ptr) {
     if (ptr) current.free_fn(ptr, current.ctx);
 }
 
-/* The raw block pointer is stored just below the aligned address. */
+/* The raw block pointer is stored just below the aligned address.
+ *
+ * Large blocks (vectors, codes, the level-0 graph: hundreds of MB that an
+ * index reads at random) are aligned to 2 MiB and, on Linux, marked with
+ * MADV_HUGEPAGE: with transparent huge pages in "madvise" mode (Debian's
+ * default) this is what puts them on 2 MiB pages, so a random access costs
+ * far fewer TLB misses. The advice is only a hint; where it is unavailable
+ * or refused, nothing changes but speed. CANNOLI_HUGEPAGES=0 turns it off
+ * (for measuring what it is worth). */
 #define CN_ALIGN 64u
+#define CN_HUGE_ALIGN ((size_t)2 << 20)
+#define CN_HUGE_MIN ((size_t)8 << 20)
+
+static int hugepages_wanted(void) {
+    static int wanted = -1; /* racy but idempotent */
+    if (wanted < 0) {
+        const char *e = getenv("CANNOLI_HUGEPAGES");
+        wanted = !(e && strcmp(e, "0") == 0);
+    }
+    return wanted;
+}
 
 void *cn_aligned_alloc(size_t size) {
-    if (size > SIZE_MAX - CN_ALIGN - sizeof(void *)) return NULL;
-    unsigned char *raw = cn_malloc(size + CN_ALIGN + sizeof(void *));
+    size_t align = CN_ALIGN;
+    int huge = size >= CN_HUGE_MIN && hugepages_wanted();
+    if (huge) align = CN_HUGE_ALIGN;
+    if (size > SIZE_MAX - align - sizeof(void *)) return NULL;
+    unsigned char *raw = cn_malloc(size + align + sizeof(void *));
     if (!raw) return NULL;
-    uintptr_t a = ((uintptr_t)(raw + sizeof(void *)) + CN_ALIGN - 1) & ~(uintptr_t)(CN_ALIGN - 1);
+    uintptr_t a = ((uintptr_t)(raw + sizeof(void *)) + align - 1) & ~(uintptr_t)(align - 1);
     unsigned char *p = (unsigned char *)a;
     memcpy(p - sizeof(void *), &raw, sizeof raw);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* p is 2 MiB aligned; advise whole 2 MiB pages inside the block only. */
+    if (huge) (void)madvise(p, size & ~(CN_HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -16,7 +16,8 @@
  *     the index stays ignorant of the vector representation;
  *   - the level-0 list of the next candidate is prefetched as soon as the
  *     current one is popped, while the current batch is being scored;
- *   - the visited set is a u16 epoch table (core/visited.h): O(1) reset;
+ *   - the visited set is a bitmap that stays in L2 (core/visited.h), reset
+ *     in O(nodes visited);
  *   - heaps and buffers live in the search context (sized at set_params), so
  *     a query allocates nothing (the candidate heap may grow once if a query
  *     needs more room, then keeps the room).
@@ -73,13 +74,12 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
     cn_heap_clear(cand);
     cn_heap_clear(res);
 
-    cn_visited_next(&sc->vis);
-    uint16_t *tag = sc->vis.tag;
-    const uint16_t epoch = sc->vis.epoch;
+    cn_visited_t *vis = &sc->vis;
+    cn_visited_next(vis);
     const uint32_t *L0 = h->level0;
     const size_t stride = h->stride0;
 
-    tag[cur] = epoch;
+    cn_visited_set(vis, cur);
     cn_minheap_push(cand, dcur, cur);
     cn_maxheap_push(res, dcur, cur);
     float bound = res->size >= ef ? res->score[0] : INFINITY;
@@ -95,10 +95,7 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
         size_t m = 0;
         for (uint32_t j = 1; j <= cnt; j++) {
             const uint32_t v = l[j];
-            if (tag[v] != epoch) {
-                tag[v] = epoch;
-                nbr[m++] = v;
-            }
+            if (!cn_visited_test_and_set(vis, v)) nbr[m++] = v;
         }
         if (m == 0) continue;
         dist_batch(ev, nbr, m, nd);
