@@ -46,6 +46,7 @@ const char *const cn_csv_columns[] = {
     "build_params", "search_params", "k",           "threads",       "recall",
     "qps",         "mean_us",     "p50_us",         "p95_us",        "p99_us",
     "build_s",     "index_bytes", "bytes_per_vector", "dist_per_query", "hops_per_query",
+    "ns_per_dist", "scan_ns_per_vector",
     "n_train",     "n_test",      "dim",            "metric",        "runs",
     "build_threads", "cached",    "simd",           "seed",          "commit",
     "cpu",         "timestamp"};
@@ -308,6 +309,7 @@ typedef struct built {
     cn_index_t *ix;
     double build_s;
     int cached;
+    double scan_ns; /* flat single-query scan over ix->store, ns per vector (NAN: none) */
 } built_t;
 
 typedef struct build_req {
@@ -487,7 +489,51 @@ typedef struct sweep_out {
     double recall;
     double dist_per_query;
     double hops_per_query;
+    double ns_per_dist; /* mean query time / distances per query (NAN if none counted) */
 } sweep_out_t;
+
+/* Test vector i of the dataset as the library's query type. */
+static cn_vec_t test_query(const cn_dataset_t *ds, size_t i) {
+    cn_vec_t q = {ds->test + i * ds->dim, 0, NULL, NULL};
+    return q;
+}
+
+/* The streaming limit of a graph walk: the time per vector of an exact
+ * single-query scan (the `flat` index) over the same store the index is
+ * searched through, on the first queries of the test set (enough of them for
+ * about 2e7 distance computations; at least one). Returns ns per vector, or
+ * NAN (with a warning) if the scan cannot run. */
+static double scan_ns_per_vector(const cn_dataset_t *ds, cn_store_t *store, const char *label) {
+    char err[512] = "";
+    cn_index_t *flat = NULL;
+    cn_search_ctx_t *ctx = NULL;
+    double ns = NAN;
+    size_t nq = (size_t)(2e7 / (double)(store->n ? store->n : 1));
+    if (nq < 1) nq = 1;
+    if (nq > 100) nq = 100;
+    if (nq > ds->n_test) nq = ds->n_test;
+    uint32_t ids[10];
+    float d[10];
+    cn_params_t none = {NULL, 0};
+    if (cn_index_create(&flat, "flat", store->metric, store->dim, &none, err, sizeof err) !=
+            CN_OK ||
+        cn_index_build(flat, store, store, NULL, 1, err, sizeof err) != CN_OK ||
+        cn_search_ctx_create(flat, &ctx, err, sizeof err) != CN_OK)
+        goto out;
+    double t0 = now_s();
+    for (size_t i = 0; i < nq; i++) {
+        cn_vec_t q = test_query(ds, i);
+        if (cn_index_search(ctx, &q, 10, ids, d, NULL, err, sizeof err) != CN_OK) goto out;
+    }
+    ns = (now_s() - t0) * 1e9 / ((double)nq * (double)store->n);
+out:
+    if (isnan(ns))
+        fprintf(stderr, "[%s] warning: flat scan over %s not measured: %s\n", label,
+                store->ops->name, err);
+    cn_search_ctx_destroy(ctx);
+    cn_index_destroy(flat);
+    return ns;
+}
 
 static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_search_ctx_t **ctx,
                      int nthreads, const point_t *sp, sweep_out_t *out, char *err,
@@ -518,7 +564,7 @@ static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_sear
         for (size_t i = 0; i < nq; i++) {
             if (failed) continue;
             cn_search_ctx_t *c = ctx[omp_get_thread_num()];
-            cn_vec_t q = {ds->test + i * ds->dim, 0, NULL, NULL};
+            cn_vec_t q = test_query(ds, i);
             char qerr[256];
             double s = now_s();
             cn_status_t st = cn_index_search(c, &q, k, ids + i * k, dists + i * k, NULL, qerr,
@@ -556,6 +602,7 @@ static int run_point(const cn_experiment_t *exp, const cn_dataset_t *ds, cn_sear
     out->recall = rsum / (double)nq;
     out->dist_per_query = dsum / (double)nq;
     out->hops_per_query = hsum / (double)nq;
+    out->ns_per_dist = dsum > 0 ? out->lat.mean * 1e3 / out->dist_per_query : NAN;
     rc = 0;
 out:
     if (isatty(2)) fprintf(stderr, "\r\033[K");
@@ -581,8 +628,8 @@ typedef struct row_ctx {
 
 static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sweep_out_t *o,
                      char *err, size_t errlen) {
-    char v[32][96];
-    const char *cols[32];
+    char v[48][96];
+    const char *cols[48];
     size_t i = 0;
     /* Memory this variant keeps: the full-precision store is counted only when
      * this search point re-ranks with it. */
@@ -615,6 +662,10 @@ static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sw
     NUM("%.2f", (double)bytes / (double)(r->ds->n_train ? r->ds->n_train : 1));
     NUM("%.1f", o->dist_per_query);
     NUM("%.1f", o->hops_per_query);
+    if (isnan(o->ns_per_dist)) cols[i++] = "";
+    else NUM("%.2f", o->ns_per_dist);
+    if (isnan(r->b->scan_ns)) cols[i++] = "";
+    else NUM("%.3f", r->b->scan_ns);
     NUM("%u", r->ds->n_train);
     NUM("%u", r->ds->n_test);
     NUM("%u", r->ds->dim);
@@ -793,6 +844,8 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                     free(skip);
                     goto out;
                 }
+
+                b.scan_ns = scan_ns_per_vector(&ds, b.ix->store, a->name);
 
                 /* One search context per query thread. */
                 int nth = exp->threads;

@@ -85,6 +85,11 @@ def main(argv):
     for t in a.recall:
         head += [f"QPS@{t:g}", "at"] + ([f"x{a.baseline}"] if a.baseline else [])
     head += ["build_s", "bytes/vec", "max recall"]
+    # Search efficiency (newer CSVs): ns per distance at the row reported for
+    # the last recall target, next to the flat scan's ns per vector.
+    eff = "ns_per_dist" in rows[0]
+    if eff:
+        head += ["ns/dist", "scan ns/vec"]
     out = []
     for (ds, fam), rs in groups.items():
         line = [ds, fam]
@@ -102,6 +107,8 @@ def main(argv):
         ref = last or max(rs, key=lambda r: float(r["recall"]))
         line += [f"{float(ref['build_s']):.1f}", ref.get("bytes_per_vector", "-"),
                  f"{max(float(r['recall']) for r in rs):.4f}"]
+        if eff:
+            line += [ref.get("ns_per_dist") or "-", ref.get("scan_ns_per_vector") or "-"]
         out.append(line)
     if a.markdown:
         print("| " + " | ".join(head) + " |")

@@ -52,6 +52,15 @@ for r in rows:
     assert r["simd"] in ("scalar", "avx2", "avx512")
     assert "seed=42" in r["build_params"] or r["index"] == "flat"
     assert int(r["index_bytes"]) >= 10000 * 128 * 4'
+csv_check "$CSV" "search efficiency: ns per distance and the flat scan ns per vector" '
+for r in rows:
+    nd, sc = float(r["ns_per_dist"]), float(r["scan_ns_per_vector"])
+    assert 0 < sc < 1e4 and 0 < nd < 1e5, (nd, sc)
+    # ns_per_dist is the mean query time spread over its distances
+    expect = float(r["mean_us"]) * 1e3 / float(r["dist_per_query"])
+    assert abs(nd - expect) <= 0.01 * expect + 0.01, (nd, expect)
+# one flat scan per built index: equal within a build, so 3 values for 3 builds
+assert len({(r["build_params"], r["scan_ns_per_vector"]) for r in rows}) == 3'
 
 # Resume: a rerun adds nothing; a lost last row is re-measured, alone.
 "$CANNOLI" run "$WORK/sift.yaml" --out "$OUT" --cache-dir "$WORK/cache" 2>"$WORK/run2.log"
