@@ -601,9 +601,34 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
         if (get_int(c, v[T_RUNS], "runs", 1, INT_MAX, "a positive integer", &x)) return -1;
         e->runs = (int)x;
     }
+    e->thread_counts[0] = 1;
+    e->nthread_counts = 1;
     if (v[T_THREADS]) {
-        if (get_int(c, v[T_THREADS], "threads", 1, INT_MAX, "a positive integer", &x)) return -1;
-        e->threads = (int)x;
+        const yaml_node_t *tv = v[T_THREADS];
+        const char *what = "a positive integer or a list of them";
+        if (tv->type == YAML_SEQUENCE_NODE) {
+            const yaml_node_item_t *it = tv->data.sequence.items.start;
+            size_t n = (size_t)(tv->data.sequence.items.top - it);
+            size_t cap = sizeof e->thread_counts / sizeof e->thread_counts[0];
+            if (n == 0 || n > cap)
+                return fail_at(c, line_of(tv), "'threads' must list 1 to %zu thread counts, got %zu",
+                               cap, n);
+            e->nthread_counts = 0;
+            e->threads = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (get_int(c, get_node(c, it[i]), "threads", 1, 4096, what, &x)) return -1;
+                for (size_t j = 0; j < e->nthread_counts; j++)
+                    if (e->thread_counts[j] == (int)x)
+                        return fail_at(c, line_of(get_node(c, it[i])),
+                                       "'threads' lists %lld twice", x);
+                e->thread_counts[e->nthread_counts++] = (int)x;
+                if ((int)x > e->threads) e->threads = (int)x;
+            }
+        } else {
+            if (get_int(c, tv, "threads", 1, 4096, what, &x)) return -1;
+            e->threads = (int)x;
+            e->thread_counts[0] = (int)x;
+        }
     }
     if (v[T_BTHREADS]) {
         if (get_int(c, v[T_BTHREADS], "build_threads", 0, INT_MAX,

@@ -5,7 +5,8 @@
  *   dataset: <path | catalogue name | {train: F, test: F, neighbors: F, distance: ip}>
  *   k: 10                           # default 10
  *   runs: 3                         # default 3; best of
- *   threads: 1                      # query threads, default 1
+ *   threads: 1                      # query threads, default 1; a list ([1, 2])
+ *                                   # measures every search point at each count
  *   build_threads: 0                # index build threads, default 0 = all cores
  *   seed: 42                        # default 42
  *   algorithms:
@@ -76,7 +77,9 @@ typedef struct cn_experiment {
     cn_dataset_spec_t dataset;
     int k;
     int runs;
-    int threads;
+    int threads;         /* the largest query thread count */
+    int thread_counts[16]; /* query thread counts to measure, in config order */
+    size_t nthread_counts; /* >= 1 */
     int build_threads;
     uint64_t seed;
     cn_algo_cfg_t *algos;

@@ -624,6 +624,7 @@ typedef struct row_ctx {
     const point_t *qp, *bp, *sp;
     const built_t *b;
     int bthreads;
+    int threads; /* query threads of this row */
 } row_ctx_t;
 
 static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sweep_out_t *o,
@@ -650,7 +651,7 @@ static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sw
     cols[i++] = r->sp->text;
 #define NUM(fmt, x) (snprintf(v[i], sizeof v[i], fmt, x), cols[i] = v[i], i++)
     NUM("%d", r->exp->k);
-    NUM("%d", r->exp->threads);
+    NUM("%d", r->threads);
     NUM("%.6f", o->recall);
     NUM("%.3f", o->qps);
     NUM("%.3f", o->lat.mean);
@@ -801,38 +802,41 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                 if (make_point(&qp, &a->qparams, qi, qc, exp->seed, err, errlen) ||
                     make_point(&bp, &a->build, bi, ic, exp->seed, err, errlen))
                     goto out;
-                /* Which search points remain? */
-                size_t todo = 0;
+                /* Which (thread count, search point) pairs remain? skip[t * ns + si] */
+                size_t nt = exp->nthread_counts, todo = 0;
                 char kbuf[16], tbuf[16];
                 snprintf(kbuf, sizeof kbuf, "%d", exp->k);
-                snprintf(tbuf, sizeof tbuf, "%d", exp->threads);
-                unsigned char *skip = calloc(ns, 1);
+                unsigned char *skip = calloc(ns * nt, 1);
                 if (!skip) {
                     cn_error(err, errlen, CN_ENOMEM, "out of memory");
                     goto out;
                 }
-                for (size_t si = 0; si < ns; si++) {
-                    point_t sp;
-                    sp.n = a->search.naxes;
-                    if (sp.n) cn_grid_point(&a->search, si, sp.items);
-                    cn_params_t sps = {sp.items, sp.n};
-                    cn_params_format(&sps, sp.text, sizeof sp.text);
-                    const char *f[NKEY] = {ds.name, a->name, qp.text, bp.text, sp.text, kbuf, tbuf};
-                    char *key = join_key(f);
-                    skip[si] = key && done_has(&done, key);
-                    free(key);
-                    if (!skip[si]) todo++;
+                for (size_t ti = 0; ti < nt; ti++) {
+                    snprintf(tbuf, sizeof tbuf, "%d", exp->thread_counts[ti]);
+                    for (size_t si = 0; si < ns; si++) {
+                        point_t sp;
+                        sp.n = a->search.naxes;
+                        if (sp.n) cn_grid_point(&a->search, si, sp.items);
+                        cn_params_t sps = {sp.items, sp.n};
+                        cn_params_format(&sps, sp.text, sizeof sp.text);
+                        const char *f[NKEY] = {ds.name, a->name, qp.text, bp.text,
+                                               sp.text, kbuf,    tbuf};
+                        char *key = join_key(f);
+                        skip[ti * ns + si] = key && done_has(&done, key);
+                        free(key);
+                        if (!skip[ti * ns + si]) todo++;
+                    }
                 }
-                rows_skipped += ns - todo;
+                rows_skipped += ns * nt - todo;
                 if (opts->dry_run) {
                     printf("%-24s quantizer %s{%s} build {%s}: %zu search points, %zu to run\n",
-                           a->name, a->quantizer, qp.text, bp.text, ns, todo);
+                           a->name, a->quantizer, qp.text, bp.text, ns * nt, todo);
                     free(skip);
                     continue;
                 }
                 if (todo == 0) {
                     fprintf(stderr, "[%s] %s: all %zu points already in %s, skipped\n", a->name,
-                            bp.text, ns, csv_path);
+                            bp.text, ns * nt, csv_path);
                     free(skip);
                     continue;
                 }
@@ -854,31 +858,38 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                 for (int t = 0; ok && t < nth; t++)
                     ok = cn_search_ctx_create(b.ix, &ctx[t], err, errlen) == CN_OK;
                 if (!ctx) cn_error(err, errlen, CN_ENOMEM, "out of memory");
-                for (size_t si = 0; ok && si < ns; si++) {
-                    if (skip[si]) continue;
-                    point_t sp;
-                    sp.n = a->search.naxes;
-                    if (sp.n) cn_grid_point(&a->search, si, sp.items);
-                    cn_params_t sps = {sp.items, sp.n};
-                    cn_params_format(&sps, sp.text, sizeof sp.text);
-                    sweep_out_t o;
-                    if (run_point(exp, &ds, ctx, nth, &sp, &o, err, errlen)) {
-                        char inner[768];
-                        snprintf(inner, sizeof inner, "%s", err);
-                        cn_error(err, errlen, CN_EINVAL, "%s: algorithm '%s' {%s} search {%s}: %s",
-                                 exp->path, a->name, bp.text, sp.text, inner);
-                        ok = 0;
-                        break;
+                for (size_t ti = 0; ok && ti < nt; ti++) {
+                    int tc = exp->thread_counts[ti];
+                    for (size_t si = 0; ok && si < ns; si++) {
+                        if (skip[ti * ns + si]) continue;
+                        point_t sp;
+                        sp.n = a->search.naxes;
+                        if (sp.n) cn_grid_point(&a->search, si, sp.items);
+                        cn_params_t sps = {sp.items, sp.n};
+                        cn_params_format(&sps, sp.text, sizeof sp.text);
+                        sweep_out_t o;
+                        if (run_point(exp, &ds, ctx, tc, &sp, &o, err, errlen)) {
+                            char inner[768];
+                            snprintf(inner, sizeof inner, "%s", err);
+                            cn_error(err, errlen, CN_EINVAL,
+                                     "%s: algorithm '%s' {%s} search {%s}: %s", exp->path,
+                                     a->name, bp.text, sp.text, inner);
+                            ok = 0;
+                            break;
+                        }
+                        row_ctx_t r = {exp, &ds, a, &qp, &bp, &sp, &b, bthreads, tc};
+                        if (write_row(csv, csv_path, &r, &o, err, errlen)) {
+                            ok = 0;
+                            break;
+                        }
+                        rows_written++;
+                        char tl[32] = "";
+                        if (nt > 1) snprintf(tl, sizeof tl, " threads=%d", tc);
+                        fprintf(stderr,
+                                "[%s] %s %s%s: recall %.4f  qps %.0f  p50 %.1f us  dist/q %.0f\n",
+                                a->name, bp.text, sp.text, tl, o.recall, o.qps, o.lat.p50,
+                                o.dist_per_query);
                     }
-                    row_ctx_t r = {exp, &ds, a, &qp, &bp, &sp, &b, bthreads};
-                    if (write_row(csv, csv_path, &r, &o, err, errlen)) {
-                        ok = 0;
-                        break;
-                    }
-                    rows_written++;
-                    fprintf(stderr, "[%s] %s %s: recall %.4f  qps %.0f  p50 %.1f us  dist/q %.0f\n",
-                            a->name, bp.text, sp.text, o.recall, o.qps, o.lat.p50,
-                            o.dist_per_query);
                 }
                 for (int t = 0; ctx && t < nth; t++) cn_search_ctx_destroy(ctx[t]);
                 free(ctx);

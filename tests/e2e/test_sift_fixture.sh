@@ -80,6 +80,18 @@ ls "$OUT"/results.csv.*.bak >/dev/null 2>&1 && ok "--force keeps the previous CS
 "$CANNOLI" run "$WORK/sift.yaml" --out "$WORK/dry" --dry-run >"$WORK/dry.txt" 2>/dev/null
 [ ! -e "$WORK/dry" ] && grep -q "hnsw-plain" "$WORK/dry.txt" && ok "--dry-run prints the plan, writes nothing" || not_ok "--dry-run"
 
+# Query threads as a list: every point at each count, same answers.
+sed 's/^runs: 2$/runs: 1\nthreads: [1, 2]/' "$WORK/sift.yaml" >"$WORK/thr.yaml"
+"$CANNOLI" run "$WORK/thr.yaml" --out "$WORK/thr" --cache-dir "$WORK/cache" 2>"$WORK/thr.log" \
+  && ok "threads [1, 2] run" || { not_ok "threads run failed"; cat "$WORK/thr.log"; }
+csv_check "$WORK/thr/results.csv" "threads: each point at 1 and 2 threads, identical recall" '
+assert len(rows) == 14, len(rows)
+by = {}
+for r in rows:
+    by.setdefault((r["algorithm"], r["build_params"], r["search_params"]), {})[r["threads"]] = r["recall"]
+assert len(by) == 7 and all(sorted(v) == ["1", "2"] for v in by.values()), by
+assert all(v["1"] == v["2"] for v in by.values()), by'
+
 # The plot.
 $PY plots/plot.py "$CSV" -o "$WORK/plots" >/dev/null && ls "$WORK"/plots/*.png >/dev/null 2>&1 \
   && ok "plot written" || { not_ok "plot"; ls "$WORK/plots" || true; }

@@ -256,6 +256,8 @@ static void test_defaults(void **state) {
     assert_int_equal(e.k, 10);
     assert_int_equal(e.runs, 3);
     assert_int_equal(e.threads, 1);
+    assert_int_equal(e.nthread_counts, 1);
+    assert_int_equal(e.thread_counts[0], 1);
     assert_int_equal(e.build_threads, 0);
     assert_true(e.seed == 42);
     assert_int_equal(e.nalgos, 1);
@@ -268,6 +270,15 @@ static void test_defaults(void **state) {
     assert_int_equal(e.algos[0].qparams.naxes, 0);
     assert_int_equal(cn_grid_size(&e.algos[0].build), 1);
     assert_int_equal(cn_grid_size(&e.algos[0].search), 1);
+    cn_config_free(&e);
+
+    /* A list of query thread counts, in config order; threads = the largest. */
+    load_ok(&e, "thr.yaml", "dataset: d\nthreads: [2, 1, 4]\nalgorithms:\n  - index: flat\n");
+    assert_int_equal(e.nthread_counts, 3);
+    assert_int_equal(e.thread_counts[0], 2);
+    assert_int_equal(e.thread_counts[1], 1);
+    assert_int_equal(e.thread_counts[2], 4);
+    assert_int_equal(e.threads, 4);
     cn_config_free(&e);
 
     /* Null values mean "none"; a file without a folder has config_dir ".". */
@@ -401,7 +412,15 @@ static void test_errors_top(void **state) {
     expect_error("dataset: d\nruns: [1]\n" "algorithms:\n  - index: flat\n", 2,
                  "'runs' must be a positive integer, got a list");
     expect_error("dataset: d\nthreads: -2\n" "algorithms:\n  - index: flat\n", 2,
-                 "'threads' must be a positive integer, got '-2'");
+                 "'threads' must be a positive integer or a list of them, got '-2'");
+    expect_error("dataset: d\nthreads: []\n" "algorithms:\n  - index: flat\n", 2,
+                 "'threads' must list 1 to 16 thread counts, got 0");
+    expect_error("dataset: d\nthreads: [1,\n  0]\n" "algorithms:\n  - index: flat\n", 3,
+                 "'threads' must be a positive integer or a list of them, got '0'");
+    expect_error("dataset: d\nthreads: [2, 1, 2]\n" "algorithms:\n  - index: flat\n", 2,
+                 "'threads' lists 2 twice");
+    expect_error("dataset: d\nthreads: {a: 1}\n" "algorithms:\n  - index: flat\n", 2,
+                 "'threads' must be a positive integer or a list of them, got a map");
     expect_error("dataset: d\nbuild_threads: -1\n" "algorithms:\n  - index: flat\n", 2,
                  "'build_threads' must be a non-negative integer");
     expect_error("dataset: d\nseed: -5\n" "algorithms:\n  - index: flat\n", 2,
