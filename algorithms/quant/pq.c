@@ -79,6 +79,8 @@ typedef struct pq_eval {
     const pq_store_t *ps;
     const cn_pq_kernels_t *k;
     float *lut;       /* M x ksub */
+    int32_t *adc_off; /* s * ksub: the ADC table in offset form (gather sums) */
+    int gather;       /* sums with k->gbatch / k->grange */
     float *pair_lut;  /* M x ksub + dim: per-call table when no SDC table */
     int32_t *pair_off;
     float *qbuf; /* dim */
@@ -107,7 +109,14 @@ static void nearest_scalar(const float *ct, size_t k, size_t d, const float *x, 
     }
 }
 
-const cn_pq_kernels_t cn_pq_kernels_scalar = {batch_scalar, range_scalar, nearest_scalar};
+const cn_pq_kernels_t cn_pq_kernels_scalar = {batch_scalar, range_scalar, nearest_scalar, NULL,
+                                              NULL};
+
+/* Read at every evaluator creation (once per search context, not per query). */
+int cn_pq_want_gather(void) {
+    const char *e = getenv("CANNOLI_PQ_SUM");
+    return e && strcmp(e, "gather") == 0;
+}
 
 const cn_pq_kernels_t *cn_pq_kernels_at(cn_simd_level_t level) {
     if (level > cn_simd_detect()) return NULL;
@@ -241,21 +250,27 @@ static void ev_set_query_id(cn_evaluator_t *e, uint32_t id) {
     build_lut(ps, ev->qbuf, ev->lut);
 }
 
-static float ev_dist(cn_evaluator_t *e, uint32_t id) {
-    pq_eval_t *ev = (pq_eval_t *)e;
-    float out;
-    ev->k->batch(ev->lut, NULL, ev->ps->ksub, ev->ps->codes, ev->ps->M, &id, 1, &out);
-    return out;
-}
-
 static void ev_dist_batch(cn_evaluator_t *e, const uint32_t *ids, size_t n, float *out) {
     pq_eval_t *ev = (pq_eval_t *)e;
-    ev->k->batch(ev->lut, NULL, ev->ps->ksub, ev->ps->codes, ev->ps->M, ids, n, out);
+    if (ev->gather)
+        ev->k->gbatch(ev->lut, ev->adc_off, ev->ps->ksub, ev->ps->codes, ev->ps->M, ids, n, out);
+    else
+        ev->k->batch(ev->lut, NULL, ev->ps->ksub, ev->ps->codes, ev->ps->M, ids, n, out);
+}
+
+static float ev_dist(cn_evaluator_t *e, uint32_t id) {
+    float out;
+    ev_dist_batch(e, &id, 1, &out);
+    return out;
 }
 
 static void ev_dist_range(cn_evaluator_t *e, uint32_t start, size_t n, float *out) {
     pq_eval_t *ev = (pq_eval_t *)e;
-    ev->k->range(ev->lut, NULL, ev->ps->ksub, ev->ps->codes, ev->ps->M, start, n, out);
+    if (ev->gather)
+        ev->k->grange(ev->lut, ev->adc_off, ev->ps->ksub, ev->ps->codes, ev->ps->M, start, n,
+                      out);
+    else
+        ev->k->range(ev->lut, NULL, ev->ps->ksub, ev->ps->codes, ev->ps->M, start, n, out);
 }
 
 static void ev_dist_pairs(cn_evaluator_t *e, uint32_t a, const uint32_t *ids, size_t n,
@@ -267,12 +282,16 @@ static void ev_dist_pairs(cn_evaluator_t *e, uint32_t a, const uint32_t *ids, si
     if (sdc) {
         for (size_t s = 0; s < ps->M; s++)
             ev->pair_off[s] = (int32_t)((s * ps->ksub + ca[s]) * ps->ksub);
-        ev->k->batch(sdc, ev->pair_off, ps->ksub, ps->codes, ps->M, ids, n, out);
+        (ev->gather ? ev->k->gbatch : ev->k->batch)(sdc, ev->pair_off, ps->ksub, ps->codes,
+                                                    ps->M, ids, n, out);
     } else {
         float *tmp = ev->pair_lut + (size_t)ps->M * ps->ksub; /* dim floats after the table */
         decode_codes(ps, ca, tmp);
         build_lut(ps, tmp, ev->pair_lut);
-        ev->k->batch(ev->pair_lut, NULL, ps->ksub, ps->codes, ps->M, ids, n, out);
+        if (ev->gather)
+            ev->k->gbatch(ev->pair_lut, ev->adc_off, ps->ksub, ps->codes, ps->M, ids, n, out);
+        else
+            ev->k->batch(ev->pair_lut, NULL, ps->ksub, ps->codes, ps->M, ids, n, out);
     }
 }
 
@@ -281,6 +300,7 @@ static void ev_destroy(cn_evaluator_t *e) {
     cn_aligned_free(ev->lut);
     cn_aligned_free(ev->pair_lut);
     cn_free(ev->pair_off);
+    cn_free(ev->adc_off);
     cn_aligned_free(ev->qbuf);
     cn_free(ev);
 }
@@ -309,12 +329,15 @@ cn_status_t cn_pq_evaluator_create_at(const cn_store_t *s, cn_simd_level_t level
     ev->k = k;
     ev->lut = cn_aligned_alloc(M * ksub * sizeof(float));
     ev->pair_off = cn_malloc(M * sizeof(int32_t));
+    ev->adc_off = cn_malloc(M * sizeof(int32_t));
     ev->qbuf = cn_aligned_alloc((size_t)s->dim * sizeof(float));
     ev->pair_lut = cn_aligned_alloc((M * ksub + s->dim) * sizeof(float));
-    if (!ev->lut || !ev->pair_off || !ev->qbuf || !ev->pair_lut) {
+    if (!ev->lut || !ev->pair_off || !ev->adc_off || !ev->qbuf || !ev->pair_lut) {
         ev_destroy(&ev->base);
         return cn_error(err, errlen, CN_ENOMEM, "out of memory creating an evaluator");
     }
+    for (size_t m = 0; m < M; m++) ev->adc_off[m] = (int32_t)(m * ksub);
+    ev->gather = cn_pq_want_gather() && k->gbatch != NULL;
     /* Until a query is set, every distance is 0 (a defined state). */
     memset(ev->lut, 0, M * ksub * sizeof(float));
     memset(ev->qbuf, 0, (size_t)s->dim * sizeof(float));

@@ -2,8 +2,9 @@
  * quant/pq_avx2.c — AVX2 kernels of the PQ store and k-means (compiled with
  * -mavx2 -mfma). Only used after the dispatcher has checked CPU/OS support.
  *
- * Table sums use the unrolled loop of pq_internal.h (measured faster than
- * hardware gathers; the gather kernel is kept behind CN_PQ_GATHER). The
+ * Table sums: the unrolled loop of pq_internal.h (the default) and a sum with
+ * 8-wide hardware gathers (gbatch / grange, chosen by CANNOLI_PQ_SUM=gather;
+ * measured slower on AMD Zen 4, see pq_internal.h). The
  * nearest-centroid search (k-means, encoding) computes all distances with the
  * shared loop vectorised at this width and finds the first minimum with
  * vector compares.
@@ -21,11 +22,6 @@ static inline float hsum256(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
-#ifndef CN_PQ_GATHER
-#define CN_PQ_GATHER 0
-#endif
-
-#if CN_PQ_GATHER
 static inline __m256i idx8(const int32_t *off, const uint8_t *c) {
     __m128i b = _mm_loadl_epi64((const __m128i *)c);
     return _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)off), _mm256_cvtepu8_epi32(b));
@@ -52,16 +48,9 @@ static inline float sum_avx2(const float *table, const int32_t *off, const uint8
     return s + (t0 + t1);
 }
 
-#endif
-
-/* Table sums: the unrolled loop was faster than gathers where measured (see
- * pq_internal.h); build with -DCN_PQ_GATHER=1 to use the gather kernel for
- * SDC tables (offset form) instead. */
-#if CN_PQ_GATHER
-CN_PQ_DEFINE_TABLE_KERNELS(avx2, cn_pq_sum_lut, sum_avx2)
-#else
 CN_PQ_DEFINE_TABLE_KERNELS(avx2, cn_pq_sum_lut, cn_pq_sum_off)
-#endif
+/* The gather variant: only ever called with an offset array. */
+CN_PQ_DEFINE_TABLE_KERNELS(avx2_gather, cn_pq_sum_lut, sum_avx2)
 
 /* First index of the minimum of acc[0..k). */
 static inline uint32_t argmin_avx2(const float *acc, size_t k, float *minv) {
@@ -96,4 +85,5 @@ static void nearest_avx2(const float *ct, size_t k, size_t d, const float *x, si
     }
 }
 
-const cn_pq_kernels_t cn_pq_kernels_avx2 = {batch_avx2, range_avx2, nearest_avx2};
+const cn_pq_kernels_t cn_pq_kernels_avx2 = {batch_avx2,  range_avx2,        nearest_avx2,
+                                           batch_avx2_gather, range_avx2_gather};

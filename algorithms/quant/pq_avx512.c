@@ -3,8 +3,9 @@
  * with -mavx512f/bw/dq/vl). Only used after the dispatcher has checked
  * CPU/OS support.
  *
- * Table sums use the unrolled loop of pq_internal.h (measured faster than
- * hardware gathers; the gather kernel is kept behind CN_PQ_GATHER). The
+ * Table sums: the unrolled loop of pq_internal.h (the default) and a sum with
+ * 16-wide hardware gathers (gbatch / grange, chosen by CANNOLI_PQ_SUM=gather;
+ * measured slower on AMD Zen 4, see pq_internal.h). The
  * nearest-centroid search (k-means, encoding) computes all distances with the
  * shared loop vectorised at this width and finds the first minimum with
  * vector compares.
@@ -14,11 +15,6 @@
 
 #include "quant/pq_internal.h"
 
-#ifndef CN_PQ_GATHER
-#define CN_PQ_GATHER 0
-#endif
-
-#if CN_PQ_GATHER
 static inline __m512i idx16(const int32_t *off, const uint8_t *c) {
     __m128i b = _mm_loadu_si128((const __m128i *)c);
     return _mm512_add_epi32(_mm512_loadu_si512((const void *)off), _mm512_cvtepu8_epi32(b));
@@ -45,16 +41,9 @@ static inline float sum_avx512(const float *table, const int32_t *off, const uin
     return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
 
-#endif
-
-/* Table sums: the unrolled loop was faster than gathers where measured (see
- * pq_internal.h); build with -DCN_PQ_GATHER=1 to use the gather kernel for
- * SDC tables (offset form) instead. */
-#if CN_PQ_GATHER
-CN_PQ_DEFINE_TABLE_KERNELS(avx512, cn_pq_sum_lut, sum_avx512)
-#else
 CN_PQ_DEFINE_TABLE_KERNELS(avx512, cn_pq_sum_lut, cn_pq_sum_off)
-#endif
+/* The gather variant: only ever called with an offset array. */
+CN_PQ_DEFINE_TABLE_KERNELS(avx512_gather, cn_pq_sum_lut, sum_avx512)
 
 static inline uint32_t argmin_avx512(const float *acc, size_t k, float *minv) {
     size_t c = 0;
@@ -85,4 +74,5 @@ static void nearest_avx512(const float *ct, size_t k, size_t d, const float *x, 
     }
 }
 
-const cn_pq_kernels_t cn_pq_kernels_avx512 = {batch_avx512, range_avx512, nearest_avx512};
+const cn_pq_kernels_t cn_pq_kernels_avx512 = {batch_avx512,  range_avx512,        nearest_avx512,
+                                           batch_avx512_gather, range_avx512_gather};

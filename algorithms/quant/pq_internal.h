@@ -10,13 +10,15 @@
  * One kernel shape serves both (off == NULL: the ADC layout, walked with a
  * pointer instead of an offset load).
  *
- * Measured (AMD EPYC with AVX-512, 100k codes, random ids in batches of 32):
- * hardware gathers of 8 / 16 sub-spaces were slower than the unrolled scalar
- * loop with four accumulators at M = 16, 32 and 64 (e.g. M=16: 7.5 ns AVX-512
- * gather, 9.2 ns AVX2 gather, 6.7 ns scalar with offsets, less without), so
- * every level uses the unrolled loop for the table sums (cn_pq_sum_*); the
- * gather variants stay in pq_avx2.c / pq_avx512.c behind CN_PQ_GATHER for
- * CPUs where gathers are fast. The ISA files still pay off in nearest().
+ * Two ways to sum: the unrolled scalar loop (cn_pq_sum_*: four accumulators,
+ * one load per sub-space) at every level, and at the AVX2 / AVX-512 levels a
+ * SIMD sum that fetches 8 / 16 sub-spaces' entries with one hardware gather
+ * (gbatch / grange, offset form). The default is the scalar loop: measured on
+ * the AMD EPYC (Zen 4) this project benchmarks on, random ids over 1M codes,
+ * the gathers were slower at every M (16 / 32 / 64 sub-spaces: 45.7 / 78.5 /
+ * 134 ns per code with AVX-512 gathers vs 39.9 / 67.4 / 104 ns scalar; in L1:
+ * 18.3 vs 6.7 ns at M = 16). CANNOLI_PQ_SUM=gather selects the gathers (for
+ * CPUs where they are fast); both are tested to agree.
  *
  * nearest(): the assignment step of k-means and PQ encoding. Centroids are
  * given transposed (ct: d x k, column c is centroid c) so the distance of one
@@ -42,6 +44,12 @@ typedef struct cn_pq_kernels {
      * its squared distance. acc: k floats of scratch. */
     void (*nearest)(const float *ct, size_t k, size_t d, const float *x, size_t n,
                     uint32_t *assign, float *dist, float *acc);
+    /* SIMD-gather versions of batch / range (off must not be NULL); NULL at
+     * the scalar level. */
+    void (*gbatch)(const float *table, const int32_t *off, size_t ksub, const uint8_t *codes,
+                   size_t M, const uint32_t *ids, size_t n, float *out);
+    void (*grange)(const float *table, const int32_t *off, size_t ksub, const uint8_t *codes,
+                   size_t M, size_t start, size_t n, float *out);
 } cn_pq_kernels_t;
 
 extern const cn_pq_kernels_t cn_pq_kernels_scalar;
@@ -56,6 +64,8 @@ extern const cn_pq_kernels_t cn_pq_kernels_avx512;
 const cn_pq_kernels_t *cn_pq_kernels_at(cn_simd_level_t level);
 /* Kernels of the level in use (never NULL). */
 const cn_pq_kernels_t *cn_pq_kernels(void);
+/* 1 if CANNOLI_PQ_SUM=gather asks evaluators for the gather sums. */
+int cn_pq_want_gather(void);
 
 /* ---- introspection for tests (quant/pq.c) ---- */
 /* True if s is a pq store. */

@@ -519,6 +519,83 @@ static void test_simd_levels_agree(void **state) {
     free(x);
 }
 
+/* The SIMD gather sums (CANNOLI_PQ_SUM=gather) agree with the scalar loop:
+ * kernels directly for every M around the 8 / 16-wide tails, in ADC and SDC
+ * offset form, then a whole evaluator switched by the environment. */
+static void test_gather_sums_agree(void **state) {
+    (void)state;
+    const size_t n = 300;
+    const size_t Ms[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 64};
+    const size_t ksubs[] = {16, 256};
+    const cn_pq_kernels_t *ks = cn_pq_kernels_at(CN_SIMD_SCALAR);
+    assert_null(ks->gbatch);
+    int runs = 0;
+    uint64_t rng = 99;
+    for (int l = CN_SIMD_AVX2; l <= CN_SIMD_AVX512; l++) {
+        const cn_pq_kernels_t *kl = cn_pq_kernels_at((cn_simd_level_t)l);
+        if (!kl) continue;
+        assert_non_null(kl->gbatch);
+        assert_non_null(kl->grange);
+        for (size_t a = 0; a < sizeof ksubs / sizeof ksubs[0]; a++) {
+            for (size_t b = 0; b < sizeof Ms / sizeof Ms[0]; b++) {
+                const size_t M = Ms[b], ksub = ksubs[a];
+                float *table = malloc(M * ksub * sizeof(float));
+                uint8_t *codes = malloc(n * M + 16);
+                int32_t off[64];
+                uint32_t ids[77];
+                float r[300], g[300];
+                for (size_t i = 0; i < M * ksub; i++)
+                    table[i] = (float)(cn_test_rand(&rng) % 100000) / 1000.0f;
+                for (size_t i = 0; i < n * M; i++) codes[i] = (uint8_t)(cn_test_rand(&rng) % ksub);
+                for (size_t i = 0; i < 77; i++) ids[i] = (uint32_t)(cn_test_rand(&rng) % n);
+                for (size_t m = 0; m < M; m++) off[m] = (int32_t)(m * ksub);
+                ks->batch(table, NULL, ksub, codes, M, ids, 77, r);
+                kl->gbatch(table, off, ksub, codes, M, ids, 77, g);
+                for (size_t i = 0; i < 77; i++) check_close("gather batch", g[i], r[i], 1e-3);
+                ks->range(table, NULL, ksub, codes, M, 0, n, r);
+                kl->grange(table, off, ksub, codes, M, 0, n, g);
+                for (size_t i = 0; i < n; i++) check_close("gather range", g[i], r[i], 1e-3);
+                /* offsets that are not s * ksub (the SDC form; rows of one table) */
+                for (size_t m = 0; m < M; m++)
+                    off[m] = (int32_t)((cn_test_rand(&rng) % M) * ksub);
+                ks->batch(table, off, ksub, codes, M, ids, 77, r);
+                kl->gbatch(table, off, ksub, codes, M, ids, 77, g);
+                for (size_t i = 0; i < 77; i++) check_close("gather sdc", g[i], r[i], 1e-3);
+                free(table);
+                free(codes);
+                runs++;
+            }
+        }
+    }
+    /* A whole evaluator with the gathers on, against the default. */
+    char err[ERRLEN] = "";
+    const size_t d = 40;
+    float *x = clustered(n, d, 10, 0.3f, 301);
+    cn_store_t *full = dense(x, n, d, CN_METRIC_L2);
+    cn_store_t *s = pq_of(full, (pq_opts_t){.M = 20, .nbits = 8, .iterations = 3});
+    cn_evaluator_t *e1 = NULL, *e2 = NULL;
+    assert_int_equal(cn_store_evaluator(s, &e1, err, sizeof err), CN_OK);
+    setenv("CANNOLI_PQ_SUM", "gather", 1);
+    assert_int_equal(cn_store_evaluator(s, &e2, err, sizeof err), CN_OK);
+    unsetenv("CANNOLI_PQ_SUM");
+    cn_vec_t v = {.dense = x + 5 * d};
+    assert_int_equal(e1->ops->set_query(e1, &v, err, sizeof err), CN_OK);
+    assert_int_equal(e2->ops->set_query(e2, &v, err, sizeof err), CN_OK);
+    float o1[300], o2[300];
+    e1->ops->dist_range(e1, 0, n, o1);
+    e2->ops->dist_range(e2, 0, n, o2);
+    for (size_t i = 0; i < n; i++) check_close("evaluator gather", o2[i], o1[i], 1e-3);
+    e1->ops->dist_pairs(e1, 7, (const uint32_t[]){1, 2, 3, 299}, 4, o1);
+    e2->ops->dist_pairs(e2, 7, (const uint32_t[]){1, 2, 3, 299}, 4, o2);
+    for (size_t i = 0; i < 4; i++) check_close("evaluator gather pairs", o2[i], o1[i], 1e-3);
+    cn_evaluator_destroy(e1);
+    cn_evaluator_destroy(e2);
+    cn_store_release(s);
+    cn_store_release(full);
+    free(x);
+    print_message("gather sums compared with scalar: %d kernel cases\n", runs);
+}
+
 /* ---- persistence --------------------------------------------------------------- */
 
 static void save_payload(const cn_store_t *s, const char *path) {
@@ -877,6 +954,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_evaluator_cosine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nbits4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_simd_levels_agree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gather_sums_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_deterministic, setup, teardown),
