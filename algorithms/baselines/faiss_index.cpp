@@ -119,9 +119,18 @@ struct fx_ctx {
 
 fx_index *cast(const cn_index_t *ix) { return (fx_index *)ix; }
 
-/* Faiss messages name the C++ function and file; keep one line. */
+/* Faiss messages read "Error in <C++ signature> at <file>:<line>: [Error:
+ * '<cond>' failed: ]<text>": keep <text>, on one line. */
 cn_status_t fail(char *err, size_t errlen, cn_status_t st, const char *what, const char *msg) {
     std::string m(msg ? msg : "unknown error");
+    if (m.compare(0, 9, "Error in ") == 0) {
+        size_t at = m.find(" at ./");
+        if (at == std::string::npos) at = m.find(" at /");
+        size_t colon = at == std::string::npos ? at : m.find(": ", at);
+        if (colon != std::string::npos) m = m.substr(colon + 2);
+        size_t failed = m.compare(0, 8, "Error: '") == 0 ? m.find("' failed: ") : std::string::npos;
+        if (failed != std::string::npos) m = m.substr(failed + 10);
+    }
     for (char &ch : m)
         if (ch == '\n' || ch == '\r') ch = ' ';
     return cn_error(err, errlen, st, "faiss: %s: %s", what, m.c_str());
