@@ -674,7 +674,9 @@ static int write_row(FILE *f, const char *csv_path, const row_ctx_t *r, const sw
     NUM("%d", r->exp->runs);
     NUM("%d", r->bthreads);
     NUM("%d", r->b->cached);
-    cols[i++] = cn_simd_name(cn_simd_level());
+    /* A baseline searching with its own kernels records them instead of
+     * cannoli's level (Debian's Faiss: "faiss-generic", no AVX2 kernels). */
+    cols[i++] = ix->kernels ? ix->kernels : cn_simd_name(cn_simd_level());
     NUM("%llu", (unsigned long long)r->exp->seed);
     cols[i++] = CN_GIT_COMMIT;
     cols[i++] = cn_cpu_model();

@@ -20,6 +20,7 @@ cn_status_t cn_baselines_register(char *err, size_t errlen);
 const char *cn_baselines_missing(void);
 
 cn_status_t cn_baseline_hnswlib_register(char *err, size_t errlen);
+cn_status_t cn_baseline_faiss_register(char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -313,6 +313,7 @@ cn_status_t cn_index_search_batch(const cn_index_t *ix, const cn_params_t *searc
 
 size_t cn_index_bytes(const cn_index_t *ix) {
     size_t b = ix->ops->bytes(ix);
+    if (ix->self_contained) return b;
     if (ix->store) b += ix->store->ops->bytes(ix->store);
     if (ix->rerank_store && ix->rerank_store != ix->store)
         b += ix->rerank_store->ops->bytes(ix->rerank_store);

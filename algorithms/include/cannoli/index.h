@@ -71,6 +71,13 @@ struct cn_index {
     cn_store_t *store;         /* searched through; owned reference */
     cn_store_t *rerank_store;  /* full precision for re-ranking, or NULL; owned reference */
     char *build_params;        /* "k=v;..." as given at create (owned), for files and logs */
+    /* Set by adapters of outside libraries (baselines) in their constructor;
+     * cannoli's own indexes leave them 0/NULL. */
+    const char *kernels;       /* distance kernels the search runs, recorded in the `simd`
+                                  column (e.g. "faiss-generic"); NULL = cannoli's own */
+    int self_contained;        /* the structure keeps everything it searches and ops->bytes
+                                  counts it; the stores are held for the interface only, so
+                                  cn_index_bytes does not count them */
 };
 
 struct cn_search_ctx {
@@ -125,7 +132,9 @@ cn_status_t cn_index_search_batch(const cn_index_t *ix, const cn_params_t *searc
                                   const float *queries, size_t nq, size_t k, int threads,
                                   uint32_t *ids, float *dists, char *err, size_t errlen);
 
-/* Structure + stores held (a store shared by two roles counts once). */
+/* Structure + stores held (a store shared by two roles counts once); for a
+ * self_contained index (a baseline that searches its own copy) the structure
+ * only. */
 size_t cn_index_bytes(const cn_index_t *ix);
 
 /* Saves index and its stores to one checksummed file (see io.h); atomic. */
