@@ -215,7 +215,8 @@ int cn_read_kannolo_bin(const char *path, cn_csr_t *out, uint32_t *max_comp1, ch
     }
     memcpy(&n, b, 4);
     if (n == 0 || (uint64_t)n * 4 > size - 4) {
-        cn_error(err, errlen, CN_EFORMAT, "%s: %u vectors announced in %zu bytes", path, n, size);
+        cn_error(err, errlen, CN_EFORMAT, "%s: truncated: %u vectors announced in %zu bytes",
+                 path, n, size);
         goto out;
     }
     /* first pass: record boundaries and the total */

@@ -176,17 +176,12 @@ static inline float f32_id(float x) { return x; }
             const VT *vb = V + P[ids[i]];                                                     \
             size_t nb = (size_t)(P[ids[i] + 1] - P[ids[i]]), x = 0, y = 0;                    \
             float acc = 0;                                                                    \
+            /* branch-free advance: only the (rarer) match branches */                        \
             while (x < na && y < nb) {                                                        \
                 IT cx = ia[x], cy = ib[y];                                                    \
-                if (cx == cy) {                                                               \
-                    acc += CONV(va[x]) * CONV(vb[y]);                                         \
-                    x++;                                                                      \
-                    y++;                                                                      \
-                } else if (cx < cy) {                                                         \
-                    x++;                                                                      \
-                } else {                                                                      \
-                    y++;                                                                      \
-                }                                                                             \
+                if (cx == cy) acc += CONV(va[x]) * CONV(vb[y]);                               \
+                x += cx <= cy;                                                                \
+                y += cy <= cx;                                                                \
             }                                                                                 \
             out[i] = -acc;                                                                    \
         }                                                                                     \
