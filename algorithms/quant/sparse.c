@@ -26,8 +26,12 @@
  *     query touched (a full memset of 120 KB per query would cost more than
  *     the search of a short BM25 query);
  *   - document to document (dist_pairs, the neighbour-selection heuristic
- *     while building): a merge of the two sorted component lists, which
- *     leaves qd (the current insertion's query) untouched.
+ *     while building), leaving qd (the current insertion's query) untouched:
+ *     for a few partners a merge of the two sorted component lists; from
+ *     SP_PAIRS_SCATTER_MIN partners on, the anchor row is scattered into a
+ *     second dense array (pd) and the partners gathered against it, like a
+ *     query. The merge's data-dependent branches made it 74% of an HNSW
+ *     build on SPLADE vectors (perf); scatter + gather is exact too.
  * The evaluator captures the representation (u16/u32 x f32/f16) once; every
  * batch dispatches on it once, with the kernel inlined in the loop.
  *
@@ -44,6 +48,10 @@
 #include "quant/f16_internal.h"
 
 #define SP_PREFETCH_AHEAD 4
+/* dist_pairs scatters the anchor row into a second dense array once it has
+ * at least this many partners (the scatter and its reset cost 2 nnz writes;
+ * a merge costs nnz_a + nnz_b unpredictable steps per partner). */
+#define SP_PAIRS_SCATTER_MIN 4
 
 typedef struct sparse_store {
     cn_store_t base;
@@ -60,6 +68,7 @@ typedef struct sparse_eval {
     const sparse_store_t *s;
     int kind;        /* wide * 2 + half */
     float *qd;       /* dim floats: the scattered query, zero elsewhere */
+    float *pd;       /* dim floats, zero: dist_pairs' scattered anchor row */
     uint32_t *qidx;  /* components set in qd (dim capacity) */
     uint32_t qnnz;
 } sparse_eval_t;
@@ -163,13 +172,19 @@ static inline float f32_id(float x) { return x; }
         }                                                                                     \
     }                                                                                         \
     static void pairs_##SUF(const sparse_store_t *s, uint32_t a, const uint32_t *ids,         \
-                            size_t n, float *out) {                                           \
+                            size_t n, float *out, float *pd) {                                \
         const IT *I = (const IT *)s->idx;                                                     \
         const VT *V = (const VT *)s->val;                                                     \
         const uint64_t *P = s->indptr;                                                        \
         const IT *ia = I + P[a];                                                              \
         const VT *va = V + P[a];                                                              \
         size_t na = (size_t)(P[a + 1] - P[a]);                                                \
+        if (n >= SP_PAIRS_SCATTER_MIN) {                                                      \
+            for (size_t j = 0; j < na; j++) pd[ia[j]] = CONV(va[j]);                          \
+            batch_##SUF(s, pd, ids, n, out);                                                  \
+            for (size_t j = 0; j < na; j++) pd[ia[j]] = 0.0f;                                 \
+            return;                                                                           \
+        }                                                                                     \
         for (size_t i = 0; i < n; i++) {                                                      \
             if (i + 1 < n) prefetch_##SUF(s, ids[i + 1]);                                     \
             const IT *ib = I + P[ids[i]];                                                     \
@@ -286,16 +301,17 @@ static void ev_dist_pairs(cn_evaluator_t *e, uint32_t a, const uint32_t *ids, si
                           float *out) {
     sparse_eval_t *ev = (sparse_eval_t *)e;
     switch (ev->kind) {
-    case 0: pairs_h32(ev->s, a, ids, n, out); break;
-    case 1: pairs_h16(ev->s, a, ids, n, out); break;
-    case 2: pairs_w32(ev->s, a, ids, n, out); break;
-    default: pairs_w16(ev->s, a, ids, n, out); break;
+    case 0: pairs_h32(ev->s, a, ids, n, out, ev->pd); break;
+    case 1: pairs_h16(ev->s, a, ids, n, out, ev->pd); break;
+    case 2: pairs_w32(ev->s, a, ids, n, out, ev->pd); break;
+    default: pairs_w16(ev->s, a, ids, n, out, ev->pd); break;
     }
 }
 
 static void ev_destroy(cn_evaluator_t *e) {
     sparse_eval_t *ev = (sparse_eval_t *)e;
     cn_aligned_free(ev->qd);
+    cn_aligned_free(ev->pd);
     cn_free(ev->qidx);
     cn_free(ev);
 }
@@ -311,17 +327,20 @@ static cn_status_t sparse_evaluator_create(const cn_store_t *st, cn_evaluator_t 
     sparse_eval_t *ev = cn_calloc(1, sizeof *ev);
     if (ev) {
         ev->qd = cn_aligned_alloc((size_t)st->dim * sizeof(float));
+        ev->pd = cn_aligned_alloc((size_t)st->dim * sizeof(float));
         ev->qidx = cn_malloc((size_t)st->dim * sizeof(uint32_t));
     }
-    if (!ev || !ev->qd || !ev->qidx) {
+    if (!ev || !ev->qd || !ev->pd || !ev->qidx) {
         if (ev) {
             cn_aligned_free(ev->qd);
+            cn_aligned_free(ev->pd);
             cn_free(ev->qidx);
         }
         cn_free(ev);
         return cn_error(err, errlen, CN_ENOMEM, "out of memory creating a sparse evaluator");
     }
     memset(ev->qd, 0, (size_t)st->dim * sizeof(float));
+    memset(ev->pd, 0, (size_t)st->dim * sizeof(float));
     ev->base.ops = &sparse_eval_ops;
     ev->base.store = st;
     ev->s = s;

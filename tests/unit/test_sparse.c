@@ -164,6 +164,12 @@ static void check_scores(uint32_t dim, cn_sparse_values_t prec) {
         ev->ops->dist_pairs(ev, a, ids, 300, out);
         for (uint32_t i = 0; i < 300; i++)
             near(-out[i], ref_dot(&base, a, &base, ids[i], half, half), "dist_pairs");
+        /* short batches take the merge path */
+        for (size_t m = 1; m < 4; m++) {
+            ev->ops->dist_pairs(ev, a, ids + 10 * m, m, out);
+            for (uint32_t i = 0; i < m; i++)
+                near(-out[i], ref_dot(&base, a, &base, ids[10 * m + i], half, half), "merge");
+        }
     }
     /* dist_pairs must not disturb the current query */
     cn_vec_t v = row_vec(&qs, 0);
