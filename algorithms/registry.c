@@ -42,6 +42,18 @@ static const cn_param_spec_t sq8_params[] = {
      "seed of the training sample"},
 };
 
+static const cn_param_spec_t inverted_params[] = {
+    {"keep", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.0001, 1, "1", NULL,
+     "fraction of each posting list scanned, highest weights first (1 = exact)"},
+    {"query_terms", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
+     "keep the N query terms of largest upper bound |q_t| * max weight (0 = all, exact)"},
+};
+
+static const cn_param_spec_t sparse_params[] = {
+    {"values", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "f32", "f32|f16",
+     "precision of the stored values (components are u16 when dim <= 65536, else u32)"},
+};
+
 /* ---- built-in table ---------------------------------------------------------- */
 
 static const cn_component_t builtin[] = {
@@ -51,6 +63,11 @@ static const cn_component_t builtin[] = {
      "hierarchical navigable small world graph (Malkov & Yashunin), heuristic neighbour selection",
      hnsw_params, sizeof hnsw_params / sizeof hnsw_params[0], cn_index_hnsw_create, NULL, NULL,
      NULL},
+    {"inverted", CN_COMPONENT_INDEX,
+     "inverted index for sparse vectors: weight-sorted posting lists, term-at-a-time "
+     "(exact, or pruned with keep / query_terms)",
+     inverted_params, sizeof inverted_params / sizeof inverted_params[0],
+     cn_index_inverted_create, NULL, NULL, NULL},
     {"plain", CN_COMPONENT_QUANTIZER, "identity: search the full-precision float32 vectors", NULL,
      0, NULL, cn_quantizer_plain_create, "dense_f32", cn_store_dense_load},
     {"f16", CN_COMPONENT_QUANTIZER,
@@ -64,6 +81,10 @@ static const cn_component_t builtin[] = {
      "product quantization: k-means codebooks per sub-space, ADC lookup tables",
      pq_params, sizeof pq_params / sizeof pq_params[0], NULL, cn_quantizer_pq_create, "pq",
      cn_store_pq_load},
+    {"sparse", CN_COMPONENT_QUANTIZER,
+     "sparse CSR vectors (inner product): u16/u32 components, f32 or f16 values",
+     sparse_params, sizeof sparse_params / sizeof sparse_params[0], NULL,
+     cn_quantizer_sparse_create, "sparse_csr", cn_store_sparse_load},
 };
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 

@@ -53,6 +53,8 @@ void cn_dataset_free(cn_dataset_t *ds) {
     cn_free(ds->test);
     cn_free(ds->neighbors);
     cn_free(ds->distances);
+    cn_csr_free(&ds->strain);
+    cn_csr_free(&ds->stest);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -141,11 +143,93 @@ static double true_dist(cn_metric_t m, const float *q, const float *x, uint32_t 
 
 /* ---- texmex files --------------------------------------------------------- */
 
+static const char *ext_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    return dot && (!slash || dot > slash) ? dot + 1 : "";
+}
+
+static int is_sparse_file(const char *path) {
+    return !strcmp(ext_of(path), "csr") || !strcmp(ext_of(path), "bin");
+}
+
+/* One sparse vector file (.csr or kANNolo .bin); *cols = its column count. */
+static int read_sparse(const char *path, cn_csr_t *c, uint32_t *cols, char *err, size_t errlen) {
+    if (!strcmp(ext_of(path), "csr")) return cn_read_csr(path, c, cols, err, errlen);
+    if (!strcmp(ext_of(path), "bin")) return cn_read_kannolo_bin(path, c, cols, err, errlen);
+    cn_error(err, errlen, CN_EUNSUPPORTED,
+             "%s: unsupported sparse file type '.%s' (expected .csr or kANNolo .bin)", path,
+             ext_of(path));
+    return -1;
+}
+
+/* Sparse map form: .csr / .bin vectors, .ivecs or .gt100 neighbours. */
+static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *test,
+                             const char *neighbors, const char *metric, char *err,
+                             size_t errlen) {
+    cn_dataset_t d = {0};
+    uint32_t ctr = 0, cte = 0, n;
+    d.metric = CN_METRIC_IP;
+    d.sparse = 1;
+    if (metric && (cn_metric_parse(metric, &d.metric) != CN_OK || d.metric != CN_METRIC_IP)) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: distance '%s' is not supported for sparse vectors (only ip)", train,
+                 metric);
+        return -1;
+    }
+    if (!is_sparse_file(test)) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: train vectors are sparse, so the test file must be .csr or .bin", test);
+        return -1;
+    }
+    if (read_sparse(train, &d.strain, &ctr, err, errlen)) goto fail;
+    if (read_sparse(test, &d.stest, &cte, err, errlen)) goto fail;
+    d.n_train = d.strain.rows;
+    d.n_test = d.stest.rows;
+    d.dim = ctr > cte ? ctr : cte;
+    if (d.dim == 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: no nonzero component at all", train);
+        goto fail;
+    }
+    if (neighbors) {
+        const char *ext = ext_of(neighbors);
+        if (!strcmp(ext, "ivecs")) {
+            if (cn_read_ivecs(neighbors, &d.neighbors, &n, &d.gt_k, err, errlen)) goto fail;
+        } else if (!strcmp(ext, "gt100")) {
+            if (cn_read_gt100(neighbors, &d.neighbors, &d.distances, &n, &d.gt_k, err, errlen))
+                goto fail;
+        } else {
+            cn_error(err, errlen, CN_EUNSUPPORTED,
+                     "%s: unsupported ground-truth file type (expected .ivecs or .gt100)",
+                     neighbors);
+            goto fail;
+        }
+        if (n != d.n_test) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
+                     neighbors, n, test, d.n_test);
+            goto fail;
+        }
+    }
+    d.name = files_stem(train);
+    d.source = cn_strdup(train);
+    if (!d.name || !d.source) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
+        goto fail;
+    }
+    *ds = d;
+    return 0;
+fail:
+    cn_dataset_free(&d);
+    return -1;
+}
+
 int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
                           const char *neighbors, const char *metric, char *err, size_t errlen) {
     cn_dataset_t d = {0};
     uint32_t n, dim;
     memset(ds, 0, sizeof *ds);
+    if (is_sparse_file(train))
+        return load_sparse_files(ds, train, test, neighbors, metric, err, errlen);
     d.metric = CN_METRIC_L2;
     if (metric && cn_metric_parse(metric, &d.metric) != CN_OK) {
         cn_error(err, errlen, CN_EINVAL,
@@ -209,17 +293,42 @@ int cn_dataset_validate(const cn_dataset_t *ds, char *err, size_t errlen) {
         cn_error(err, errlen, CN_EFORMAT, "%s: dimension is 0", src);
         return -1;
     }
-    if (ds->n_train == 0 || !ds->train) {
-        cn_error(err, errlen, CN_EFORMAT, "%s: no train vectors", src);
-        return -1;
+    if (ds->sparse) {
+        char what[600];
+        if (ds->metric != CN_METRIC_IP) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: sparse vectors need the ip metric, not %s",
+                     src, cn_metric_name(ds->metric));
+            return -1;
+        }
+        if (ds->n_train == 0 || ds->strain.rows != ds->n_train || !ds->strain.indptr) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: no train vectors", src);
+            return -1;
+        }
+        if (ds->n_test == 0 || ds->stest.rows != ds->n_test || !ds->stest.indptr) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: no test vectors", src);
+            return -1;
+        }
+        snprintf(what, sizeof what, "%s: train", src);
+        if (cn_sparse_check(ds->strain.indptr, ds->strain.indices, ds->strain.values,
+                            ds->n_train, ds->dim, what, err, errlen) != CN_OK)
+            return -1;
+        snprintf(what, sizeof what, "%s: test", src);
+        if (cn_sparse_check(ds->stest.indptr, ds->stest.indices, ds->stest.values, ds->n_test,
+                            ds->dim, what, err, errlen) != CN_OK)
+            return -1;
+    } else {
+        if (ds->n_train == 0 || !ds->train) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: no train vectors", src);
+            return -1;
+        }
+        if (ds->n_test == 0 || !ds->test) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: no test vectors", src);
+            return -1;
+        }
+        if (check_finite(ds->train, ds->n_train, ds->dim, "train", src, err, errlen) ||
+            check_finite(ds->test, ds->n_test, ds->dim, "test", src, err, errlen))
+            return -1;
     }
-    if (ds->n_test == 0 || !ds->test) {
-        cn_error(err, errlen, CN_EFORMAT, "%s: no test vectors", src);
-        return -1;
-    }
-    if (check_finite(ds->train, ds->n_train, ds->dim, "train", src, err, errlen) ||
-        check_finite(ds->test, ds->n_test, ds->dim, "test", src, err, errlen))
-        return -1;
     if (ds->gt_k && !ds->neighbors) {
         cn_error(err, errlen, CN_EFORMAT, "%s: gt_k = %u but no neighbours", src, ds->gt_k);
         return -1;
@@ -269,9 +378,14 @@ int cn_dataset_fill_distances(cn_dataset_t *ds, char *err, size_t errlen) {
     long nq = (long)ds->n_test;
 #pragma omp parallel for schedule(dynamic, 16)
     for (long q = 0; q < nq; q++) {
-        const float *qv = c->test + (size_t)q * c->dim;
         for (uint32_t j = 0; j < c->gt_k; j++) {
             size_t at = (size_t)q * c->gt_k + j;
+            if (c->sparse) {
+                dist[at] = (float)cn_csr_dot(&c->stest, (uint32_t)q, &c->strain,
+                                             (uint32_t)c->neighbors[at]);
+                continue;
+            }
+            const float *qv = c->test + (size_t)q * c->dim;
             const float *x = c->train + (size_t)c->neighbors[at] * c->dim;
             dist[at] = (float)true_dist(c->metric, qv, x, c->dim);
         }
@@ -292,6 +406,39 @@ static int cmp_cand(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Sparse counterpart of cn_index_search_batch: every row of q, k results
+ * each (ids/scores nq x k), OpenMP over queries. */
+static cn_status_t search_sparse_batch(const cn_index_t *ix, const cn_csr_t *q, size_t k,
+                                       int threads, uint32_t *ids, float *scores, char *err,
+                                       size_t errlen) {
+    cn_status_t status = CN_OK;
+    char first[512] = "";
+#pragma omp parallel num_threads(threads)
+    {
+        char lerr[512];
+        cn_search_ctx_t *ctx = NULL;
+        cn_status_t st = cn_search_ctx_create(ix, &ctx, lerr, sizeof lerr);
+#pragma omp for schedule(dynamic, 16)
+        for (long i = 0; i < (long)q->rows; i++) {
+            if (st != CN_OK) continue;
+            uint64_t b = q->indptr[i];
+            cn_vec_t v = {NULL, (uint32_t)(q->indptr[i + 1] - b), q->indices + b, q->values + b};
+            st = cn_index_search(ctx, &v, k, ids + (size_t)i * k, scores + (size_t)i * k, NULL,
+                                 lerr, sizeof lerr);
+        }
+        if (st != CN_OK) {
+#pragma omp critical(cn_gt_err)
+            if (status == CN_OK) {
+                status = st;
+                snprintf(first, sizeof first, "%s", lerr);
+            }
+        }
+        cn_search_ctx_destroy(ctx);
+    }
+    if (status != CN_OK) return cn_error(err, errlen, status, "%s", first);
+    return CN_OK;
+}
+
 int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err, size_t errlen) {
     const char *src = ds->source ? ds->source : "dataset";
     cn_store_t *store = NULL;
@@ -309,7 +456,7 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
                  ds->n_train);
         return -1;
     }
-    if (!ds->test || !ds->n_test) {
+    if ((!ds->test && !ds->sparse) || !ds->n_test) {
         cn_error(err, errlen, CN_EINVAL, "%s: no test vectors", src);
         return -1;
     }
@@ -318,8 +465,14 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
     uint32_t kk = k + margin < ds->n_train ? k + margin : ds->n_train;
     size_t nq = ds->n_test;
 
-    if (cn_store_dense_create(&store, ds->train, ds->n_train, ds->dim, ds->metric, e2,
-                              sizeof e2) != CN_OK ||
+    cn_status_t sst =
+        ds->sparse
+            ? cn_store_sparse_create(&store, ds->strain.indptr, ds->strain.indices,
+                                     ds->strain.values, ds->n_train, ds->dim, ds->metric,
+                                     CN_SPARSE_F32, e2, sizeof e2)
+            : cn_store_dense_create(&store, ds->train, ds->n_train, ds->dim, ds->metric, e2,
+                                    sizeof e2);
+    if (sst != CN_OK ||
         cn_index_create(&ix, "flat", ds->metric, ds->dim, &(cn_params_t){NULL, 0}, e2,
                         sizeof e2) != CN_OK ||
         cn_index_build(ix, store, store, NULL, threads, e2, sizeof e2) != CN_OK) {
@@ -335,8 +488,9 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
         cn_error(err, errlen, CN_ENOMEM, "%s: out of memory for ground truth", src);
         goto out;
     }
-    if (cn_index_search_batch(ix, &(cn_params_t){NULL, 0}, ds->test, nq, kk, threads, ids, sc, e2, sizeof e2) !=
-        CN_OK) {
+    if ((ds->sparse ? search_sparse_batch(ix, &ds->stest, kk, threads, ids, sc, e2, sizeof e2)
+                    : cn_index_search_batch(ix, &(cn_params_t){NULL, 0}, ds->test, nq, kk,
+                                            threads, ids, sc, e2, sizeof e2)) != CN_OK) {
         cn_error(err, errlen, CN_EINVAL, "%s: ground truth: %s", src, e2);
         goto out;
     }
@@ -352,7 +506,7 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16) reduction(| : bad)
     for (long q = 0; q < (long)nq; q++) {
         cand_t *cq = cands + (size_t)omp_get_thread_num() * kk;
-        const float *qv = c->test + (size_t)q * c->dim;
+        const float *qv = c->sparse ? NULL : c->test + (size_t)q * c->dim;
         for (uint32_t j = 0; j < kk; j++) {
             uint32_t id = ids[(size_t)q * kk + j];
             if (id >= c->n_train) {
@@ -361,7 +515,9 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
                 cq[j].id = 0;
                 continue;
             }
-            double d = true_dist(c->metric, qv, c->train + (size_t)id * c->dim, c->dim);
+            double d = c->sparse ? cn_csr_dot(&c->stest, (uint32_t)q, &c->strain, id)
+                                 : true_dist(c->metric, qv, c->train + (size_t)id * c->dim,
+                                             c->dim);
             cq[j].d = c->metric == CN_METRIC_IP ? -d : d;
             cq[j].id = id;
         }
@@ -495,12 +651,13 @@ fail:
 
 /* ---- catalogue ---------------------------------------------------------- */
 
-typedef enum { CAT_FILE, CAT_FIXTURE, CAT_SYNTH } cat_kind_t;
+typedef enum { CAT_FILE, CAT_FIXTURE, CAT_SYNTH, CAT_SPARSE } cat_kind_t;
 
 typedef struct cat_entry {
     const char *name;
     cat_kind_t kind;
-    const char *file;  /* CAT_FILE: file name; CAT_FIXTURE: vector extension */
+    const char *file;  /* CAT_FILE: file name; CAT_FIXTURE: vector extension;
+                          CAT_SPARSE: "sub/stem" of stem.{base,query}.csr + ground truth */
     cn_metric_t metric;
     uint32_t n_train, n_test, dim, clusters; /* CAT_SYNTH */
     uint64_t seed;
@@ -540,6 +697,12 @@ static const cat_entry_t catalogue[] = {
      "fixture: 5000 + 100 Fashion-MNIST, dim 784, euclidean"},
     {"glove100-10k", CAT_FIXTURE, "fvecs", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
      "fixture: 10000 + 200 GloVe 6B, dim 100, angular"},
+    {"splade-v3-8k", CAT_SPARSE, "fixtures/splade-v3-8k", CN_METRIC_IP, 0, 0, 0, 0, 0,
+     "fixture: 8000 + 200 SPLADE-v3 sparse vectors (MS MARCO), dim 30522, ip"},
+    {"debian-bm25-8k", CAT_SPARSE, "fixtures/debian-bm25-8k", CN_METRIC_IP, 0, 0, 0, 0, 0,
+     "fixture: 8000 + 200 BM25 sparse vectors (Debian descriptions), dim 30522, ip"},
+    {"debian-bm25", CAT_SPARSE, "debian-bm25/debian-desc-bm25", CN_METRIC_IP, 0, 0, 0, 0, 0,
+     "63956 + 10000 BM25 sparse vectors (Debian descriptions), dim 30522, ip"},
 };
 
 #define NCAT (sizeof catalogue / sizeof *catalogue)
@@ -667,9 +830,33 @@ static int open_synth(cn_dataset_t *ds, const cat_entry_t *e, int threads, char 
     return 0;
 }
 
+/* Sparse set: <dir>/<stem>.base.csr, .query.csr and .gt100 or _groundtruth.ivecs. */
+static int open_sparse(cn_dataset_t *ds, const cat_entry_t *e, char *err, size_t errlen) {
+    char fb[256], fq[256], fg[256], fi[256];
+    snprintf(fb, sizeof fb, "%s.base.csr", e->file);
+    snprintf(fq, sizeof fq, "%s.query.csr", e->file);
+    snprintf(fg, sizeof fg, "%s.gt100", e->file);
+    snprintf(fi, sizeof fi, "%s_groundtruth.ivecs", e->file);
+    char *pb = find_data(NULL, fb), *pq = find_data(NULL, fq), *pg = find_data(NULL, fg);
+    if (!pg) pg = find_data(NULL, fi);
+    int rc = -1;
+    if (!pb || !pq || !pg)
+        cn_error(err, errlen, CN_ENOTFOUND,
+                 "dataset '%s' not found: put %s, %s and %s (or %s) in $CANNOLI_DATA, "
+                 "./datasets/data or ../shared/datasets",
+                 e->name, fb, fq, fg, fi);
+    else
+        rc = cn_dataset_load_files(ds, pb, pq, pg, "ip", err, errlen);
+    cn_free(pb);
+    cn_free(pq);
+    cn_free(pg);
+    return rc;
+}
+
 static int open_entry(cn_dataset_t *ds, const cat_entry_t *e, int threads, char *err,
                       size_t errlen) {
     if (e->kind == CAT_SYNTH) return open_synth(ds, e, threads, err, errlen);
+    if (e->kind == CAT_SPARSE) return open_sparse(ds, e, err, errlen);
     if (e->kind == CAT_FIXTURE) return open_fixture(ds, e, err, errlen);
     char *p = find_data(NULL, e->file);
     if (!p) {

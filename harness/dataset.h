@@ -2,7 +2,8 @@
  * harness/dataset.h — datasets: ANN-Benchmarks HDF5, texmex files, the
  * catalogue, synthetic generation, exact ground truth and conversion.
  *
- * A dataset in memory is dense float32 train/test matrices plus the true
+ * A dataset in memory is dense float32 train/test matrices (or, for sparse
+ * sets, CSR arrays; `sparse` set, metric ip) plus the true
  * neighbours of each test vector (ids, best first) and their user-facing
  * distances (euclidean not squared; angular = 1 - cos; ip = the inner product,
  * larger is better). When a source has ids only (texmex _groundtruth.ivecs),
@@ -17,6 +18,15 @@
 #include "cannoli/common.h"
 #include "config.h"
 
+/* Sparse vectors in CSR form: row i is components indices[indptr[i] ..
+ * indptr[i+1]) (strictly increasing) with values values[same range]. */
+typedef struct cn_csr {
+    uint32_t rows;
+    uint64_t *indptr;   /* rows + 1, cn_malloc'd */
+    uint32_t *indices;  /* indptr[rows] */
+    float *values;      /* indptr[rows] */
+} cn_csr_t;
+
 typedef struct cn_dataset {
     char *name;           /* short name for CSV rows (file stem or catalogue name) */
     char *source;         /* where it came from (path), for messages */
@@ -24,8 +34,11 @@ typedef struct cn_dataset {
     uint32_t dim;
     uint32_t n_train;
     uint32_t n_test;
-    float *train;         /* n_train x dim, row-major, cn_malloc'd */
-    float *test;          /* n_test x dim */
+    float *train;         /* n_train x dim, row-major, cn_malloc'd (NULL when sparse) */
+    float *test;          /* n_test x dim (NULL when sparse) */
+    int sparse;           /* 1: vectors are in strain / stest (metric ip) */
+    cn_csr_t strain;      /* sparse: n_train rows */
+    cn_csr_t stest;       /* sparse: n_test rows */
     uint32_t gt_k;        /* neighbours per test vector (0 if none) */
     int32_t *neighbors;   /* n_test x gt_k, or NULL */
     float *distances;     /* n_test x gt_k user-facing, or NULL */
@@ -52,8 +65,11 @@ int cn_read_vecs(const char *path, float **data, uint32_t *n, uint32_t *dim, cha
 int cn_read_ivecs(const char *path, int32_t **data, uint32_t *n, uint32_t *k, char *err,
                   size_t errlen);
 
-/* Map form of the config: train/test (texmex) + neighbors (.ivecs, optional) +
- * metric name (NULL -> euclidean). */
+/* Map form of the config: train/test + neighbors (optional) + metric name.
+ * Dense: texmex .fvecs/.bvecs, neighbors .ivecs, metric NULL -> euclidean.
+ * Sparse (by the train file's extension): big-ann .csr or kANNolo .bin,
+ * neighbors .ivecs (ids; scores recomputed) or big-ann .gt100 (ids + scores),
+ * metric NULL -> ip (the only metric for sparse vectors). */
 int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
                           const char *neighbors, const char *metric, char *err, size_t errlen);
 
@@ -96,5 +112,29 @@ int cn_dataset_synthetic(cn_dataset_t *ds, uint32_t n_train, uint32_t n_test, ui
                          char *err, size_t errlen);
 
 void cn_dataset_free(cn_dataset_t *ds); /* NULL-safe, leaves *ds zeroed */
+
+/* ---- sparse files (sparse_io.c) ------------------------------------------ */
+
+/* big-ann-benchmarks .csr: int64 nrow, ncol, nnz; int64 indptr[nrow+1];
+ * int32 indices[nnz]; float32 data[nnz] (little-endian). Rows whose
+ * components are out of order are sorted; a duplicate or out-of-range
+ * component, a NaN/Inf value, inconsistent row pointers or a size that does
+ * not match the header is an error naming the file and the vector. *ncol is
+ * the header's column count. */
+int cn_read_csr(const char *path, cn_csr_t *out, uint32_t *ncol, char *err, size_t errlen);
+/* kANNolo sparse .bin: u32 count; per vector u32 nnz, nnz u32 components,
+ * nnz f32 values. Same checks; *max_comp1 = largest component + 1 (0 if
+ * the file has no nonzeros). */
+int cn_read_kannolo_bin(const char *path, cn_csr_t *out, uint32_t *max_comp1, char *err,
+                        size_t errlen);
+/* big-ann .gt100: int32 nq, int32 k, int32 ids[nq*k], float32 scores[nq*k]. */
+int cn_read_gt100(const char *path, int32_t **ids, float **scores, uint32_t *nq, uint32_t *k,
+                  char *err, size_t errlen);
+/* Sorts out-of-order rows (components with their values), then checks
+ * components < dim, no duplicates, finite values; messages name `path`. */
+int cn_csr_normalise(cn_csr_t *c, uint32_t dim, const char *path, char *err, size_t errlen);
+/* Inner product of row i of a and row j of b, merged in float64. */
+double cn_csr_dot(const cn_csr_t *a, uint32_t i, const cn_csr_t *b, uint32_t j);
+void cn_csr_free(cn_csr_t *c); /* NULL-safe, leaves *c zeroed */
 
 #endif

@@ -182,6 +182,140 @@ out:
     return rc;
 }
 
+/* Reads 1-D dataset `name` converted to memtype into a new buffer (*len values). */
+static int read_array(hid_t f, const char *path, const char *name, hid_t memtype, size_t elem,
+                      void **out, uint64_t *len, char *err, size_t errlen) {
+    hid_t d = -1, sp = -1;
+    void *buf = NULL;
+    int rc = -1;
+    *out = NULL;
+    *len = 0;
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: missing dataset '%s' (sparse layout)", path, name);
+        return -1;
+    }
+    hsize_t dims[1];
+    if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: '%s' must be a 1-D dataset", path, name);
+        goto out;
+    }
+    if (dims[0] > (hsize_t)(SIZE_MAX / elem / 2)) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: '%s' is too large", path, name);
+        goto out;
+    }
+    buf = cn_malloc(dims[0] ? (size_t)dims[0] * elem : 1);
+    if (!buf) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory reading '%s'", path, name);
+        goto out;
+    }
+    if (dims[0] && H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: cannot read dataset '%s'", path, name);
+        goto out;
+    }
+    *out = buf;
+    buf = NULL;
+    *len = (uint64_t)dims[0];
+    rc = 0;
+out:
+    cn_free(buf);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+/* Root integer attribute; 1 read, 0 absent, -1 error. */
+static int read_int_attr(hid_t f, const char *name, long long *v) {
+    if (H5Aexists(f, name) <= 0) return 0;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t ty = H5Aget_type(a);
+    int rc = -1;
+    if (ty >= 0 && H5Tget_class(ty) == H5T_INTEGER && H5Aread(a, H5T_NATIVE_LLONG, v) >= 0) rc = 1;
+    if (ty >= 0) H5Tclose(ty);
+    H5Aclose(a);
+    return rc;
+}
+
+/* One CSR block of the sparse layout: <p>_indptr, <p>_indices, <p>_data. */
+static int read_csr_h5(hid_t f, const char *path, const char *p, cn_csr_t *c, uint32_t *maxc,
+                       char *err, size_t errlen) {
+    char n1[64], n2[64], n3[64];
+    snprintf(n1, sizeof n1, "%s_indptr", p);
+    snprintf(n2, sizeof n2, "%s_indices", p);
+    snprintf(n3, sizeof n3, "%s_data", p);
+    void *a = NULL, *b = NULL, *v = NULL;
+    uint64_t la, lb, lv;
+    memset(c, 0, sizeof *c);
+    if (read_array(f, path, n1, H5T_NATIVE_UINT64, 8, &a, &la, err, errlen) ||
+        read_array(f, path, n2, H5T_NATIVE_UINT32, 4, &b, &lb, err, errlen) ||
+        read_array(f, path, n3, H5T_NATIVE_FLOAT, 4, &v, &lv, err, errlen))
+        goto fail;
+    c->indptr = a;
+    c->indices = b;
+    c->values = v;
+    if (la < 2 || la - 1 > UINT32_MAX || lb != lv) {
+        cn_error(err, errlen, CN_EFORMAT,
+                 "%s: '%s' has %llu entries, '%s' %llu and '%s' %llu (need rows + 1 >= 2 and "
+                 "equal lengths)",
+                 path, n1, (unsigned long long)la, n2, (unsigned long long)lb, n3,
+                 (unsigned long long)lv);
+        goto fail;
+    }
+    c->rows = (uint32_t)(la - 1);
+    if (c->indptr[0] != 0 || c->indptr[c->rows] != lb) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: '%s' must rise from 0 to %llu", path, n1,
+                 (unsigned long long)lb);
+        goto fail;
+    }
+    for (uint32_t i = 0; i < c->rows; i++)
+        if (c->indptr[i + 1] < c->indptr[i]) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: '%s' decreases at row %u", path, n1, i);
+            goto fail;
+        }
+    *maxc = 0;
+    for (uint64_t k = 0; k < lb; k++)
+        if (c->indices[k] >= *maxc) *maxc = c->indices[k] + 1;
+    return 0;
+fail:
+    if (!c->indptr) {
+        cn_free(a);
+        cn_free(b);
+        cn_free(v);
+    }
+    cn_csr_free(c);
+    return -1;
+}
+
+/* The sparse layout (see datasets/README.md). */
+static int load_sparse_h5(hid_t f, const char *path, cn_dataset_t *d, char *err, size_t errlen) {
+    uint32_t m1 = 0, m2 = 0;
+    if (d->metric != CN_METRIC_IP) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: sparse vectors need distance 'ip', not '%s'", path,
+                 cn_metric_name(d->metric));
+        return -1;
+    }
+    if (read_csr_h5(f, path, "train", &d->strain, &m1, err, errlen) ||
+        read_csr_h5(f, path, "test", &d->stest, &m2, err, errlen))
+        return -1;
+    d->sparse = 1;
+    d->n_train = d->strain.rows;
+    d->n_test = d->stest.rows;
+    long long dim = 0;
+    int has = read_int_attr(f, "dimension", &dim);
+    if (has < 0 || (has && (dim <= 0 || dim > UINT32_MAX))) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: invalid attribute 'dimension'", path);
+        return -1;
+    }
+    d->dim = has ? (uint32_t)dim : (m1 > m2 ? m1 : m2);
+    char what[600];
+    snprintf(what, sizeof what, "%s: train", path);
+    if (cn_csr_normalise(&d->strain, d->dim, what, err, errlen)) return -1;
+    snprintf(what, sizeof what, "%s: test", path);
+    if (cn_csr_normalise(&d->stest, d->dim, what, err, errlen)) return -1;
+    return 0;
+}
+
 int cn_dataset_load_hdf5(cn_dataset_t *ds, const char *path, char *err, size_t errlen) {
     cn_dataset_t d = {0};
     hid_t f = -1;
@@ -223,6 +357,11 @@ int cn_dataset_load_hdf5(cn_dataset_t *ds, const char *path, char *err, size_t e
 
     void *p;
     uint32_t r, c, tr_dim, te_dim;
+    if (H5Lexists(f, "train_indptr", H5P_DEFAULT) > 0) {
+        if (!has) d.metric = CN_METRIC_IP;
+        if (load_sparse_h5(f, path, &d, err, errlen)) goto fail;
+        goto neighbours;
+    }
     if (read_matrix(f, path, "train", H5T_NATIVE_FLOAT, sizeof(float), 0, &p, &r, &tr_dim, NULL,
                     err, errlen))
         goto fail;
@@ -240,6 +379,7 @@ int cn_dataset_load_hdf5(cn_dataset_t *ds, const char *path, char *err, size_t e
     }
     d.dim = tr_dim;
 
+neighbours:;
     int present;
     if (read_matrix(f, path, "neighbors", H5T_NATIVE_INT32, sizeof(int32_t), 1, &p, &r, &c,
                     &present, err, errlen))
@@ -304,6 +444,34 @@ static int write_matrix(hid_t f, const char *name, hid_t filetype, hid_t memtype
     return rc;
 }
 
+static int write_array(hid_t f, const char *name, hid_t filetype, hid_t memtype,
+                       const void *data, uint64_t len) {
+    hsize_t dims[1] = {len};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    if (sp < 0) return -1;
+    hid_t d = H5Dcreate2(f, name, filetype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = -1;
+    if (d >= 0 && (len == 0 || H5Dwrite(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
+        rc = 0;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(sp);
+    return rc;
+}
+
+/* <p>_indptr int64 [rows+1], <p>_indices int32 [nnz], <p>_data float32 [nnz]. */
+static int write_csr(hid_t f, const char *p, const cn_csr_t *c) {
+    char n1[64], n2[64], n3[64];
+    snprintf(n1, sizeof n1, "%s_indptr", p);
+    snprintf(n2, sizeof n2, "%s_indices", p);
+    snprintf(n3, sizeof n3, "%s_data", p);
+    uint64_t nnz = c->indptr[c->rows];
+    if (write_array(f, n1, H5T_STD_I64LE, H5T_NATIVE_UINT64, c->indptr, (uint64_t)c->rows + 1) ||
+        write_array(f, n2, H5T_STD_I32LE, H5T_NATIVE_UINT32, c->indices, nnz) ||
+        write_array(f, n3, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, c->values, nnz))
+        return -1;
+    return 0;
+}
+
 /* Variable-length UTF-8 scalar string, as h5py writes `f.attrs[k] = "..."`. */
 static int write_str_attr(hid_t f, const char *name, const char *value) {
     hid_t ty = H5Tcopy(H5T_C_S1), sp = -1, a = -1;
@@ -364,12 +532,19 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     }
     created = 1;
     const char *what = "train";
-    if (write_matrix(f, "train", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->train, ds->n_train,
-                     ds->dim))
-        goto wfail;
-    what = "test";
-    if (write_matrix(f, "test", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->test, ds->n_test, ds->dim))
-        goto wfail;
+    if (ds->sparse) {
+        if (write_csr(f, "train", &ds->strain)) goto wfail;
+        what = "test";
+        if (write_csr(f, "test", &ds->stest)) goto wfail;
+    } else {
+        if (write_matrix(f, "train", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->train, ds->n_train,
+                         ds->dim))
+            goto wfail;
+        what = "test";
+        if (write_matrix(f, "test", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ds->test, ds->n_test,
+                         ds->dim))
+            goto wfail;
+    }
     if (ds->neighbors && ds->gt_k) {
         what = "neighbors";
         if (write_matrix(f, "neighbors", H5T_STD_I32LE, H5T_NATIVE_INT32, ds->neighbors,
@@ -382,7 +557,7 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     }
     what = "attributes";
     if (write_str_attr(f, "distance", annb_metric(ds->metric)) ||
-        write_i64_attr(f, "dimension", ds->dim) || write_str_attr(f, "point_type", "float"))
+        write_i64_attr(f, "dimension", ds->dim) || write_str_attr(f, "point_type", ds->sparse ? "sparse" : "float"))
         goto wfail;
     herr_t cl = H5Fclose(f);
     f = -1;

@@ -5,6 +5,7 @@
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
+ *           (dense texmex files, or sparse big-ann .csr / kANNolo .bin with .ivecs / .gt100)
  *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
  *
  * Every failure prints exactly one line "cannoli: <file>: <problem>" on
@@ -33,9 +34,10 @@ static const char usage[] =
     "  list  registered components, their parameters, and catalogue datasets\n"
     "  info DATASET\n"
     "        shapes, metric and ground truth of an HDF5 file or catalogue name\n"
-    "  convert --train F --test F [--neighbors F.ivecs] [--distance METRIC] [--k N] -o OUT.hdf5\n"
-    "        texmex .fvecs/.bvecs/.ivecs -> ANN-Benchmarks HDF5 (ground-truth distances\n"
-    "        recomputed; computed exactly with --k N when no neighbours are given)\n"
+    "  convert --train F --test F [--neighbors F] [--distance METRIC] [--k N] -o OUT.hdf5\n"
+    "        texmex .fvecs/.bvecs (+ .ivecs) -> ANN-Benchmarks HDF5; sparse big-ann .csr or\n"
+    "        kANNolo .bin (+ .ivecs or .gt100) -> the sparse HDF5 layout (ground-truth\n"
+    "        distances recomputed; computed exactly with --k N when no neighbours are given)\n"
     "  groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]\n"
     "        recompute exact top-N (default 100) neighbours with the flat index\n"
     "  version\n";

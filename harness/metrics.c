@@ -16,6 +16,7 @@
 #define RECALL_EPS 1e-3
 
 double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id) {
+    if (ds->sparse) return cn_csr_dot(&ds->stest, query, &ds->strain, id);
     const float *q = ds->test + (size_t)query * ds->dim;
     const float *x = ds->train + (size_t)id * ds->dim;
     double s = 0, qq = 0, xx = 0;

@@ -418,7 +418,12 @@ static int obtain_index(const build_req_t *r, built_t *b, char *err, size_t errl
     char bp_norm[1024];
     cn_params_format(&bps, bp_norm, sizeof bp_norm);
     const cn_component_t *qc = cn_registry_find(a->quantizer, CN_COMPONENT_QUANTIZER);
+    /* plain (either store), or sparse with f32 values on an f32 sparse store,
+     * search the full-precision vectors themselves. */
     int lossy = !(qc && qc->store_name && strcmp(qc->store_name, "dense_f32") == 0);
+    if (lossy && cn_store_is_sparse(r->full) && strcmp(a->quantizer, "sparse") == 0 &&
+        strcmp(cn_params_str(&qps, "values", "f32"), "f32") == 0)
+        lossy = 0;
     if (!lossy) on_quantized = 0;
     uint64_t key = lossy ? cache_key(r->data_hash, a->index, a->quantizer, r->qp->text, bp_norm,
                                      on_quantized)
@@ -494,7 +499,15 @@ typedef struct sweep_out {
 
 /* Test vector i of the dataset as the library's query type. */
 static cn_vec_t test_query(const cn_dataset_t *ds, size_t i) {
-    cn_vec_t q = {ds->test + i * ds->dim, 0, NULL, NULL};
+    cn_vec_t q = {NULL, 0, NULL, NULL};
+    if (ds->sparse) {
+        uint64_t qb = ds->stest.indptr[i];
+        q.nnz = (uint32_t)(ds->stest.indptr[i + 1] - qb);
+        q.idx = ds->stest.indices + qb;
+        q.val = ds->stest.values + qb;
+    } else {
+        q.dense = ds->test + i * ds->dim;
+    }
     return q;
 }
 
@@ -780,16 +793,32 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                 cn_csv_put(csv, cn_csv_columns[j], j + 1 == cn_csv_ncolumns);
             fflush(csv);
         }
-        if (cn_store_dense_create(&full, ds.train, ds.n_train, ds.dim, ds.metric, err, errlen) !=
-            CN_OK)
-            goto out;
+        /* The full-precision store: dense f32, or sparse CSR with f32 values
+         * (the `plain` quantizer is the identity on either). */
+        cn_status_t fst =
+            ds.sparse ? cn_store_sparse_create(&full, ds.strain.indptr, ds.strain.indices,
+                                               ds.strain.values, ds.n_train, ds.dim, ds.metric,
+                                               CN_SPARSE_F32, err, errlen)
+                      : cn_store_dense_create(&full, ds.train, ds.n_train, ds.dim, ds.metric, err,
+                                              errlen);
+        if (fst != CN_OK) goto out;
     }
 
     uint64_t data_hash = CN_CHECKSUM_INIT;
     if (opts->use_cache && !opts->dry_run) {
         uint32_t meta[3] = {ds.n_train, ds.dim, (uint32_t)ds.metric};
         data_hash = cn_checksum(data_hash, meta, sizeof meta);
-        data_hash = cn_checksum(data_hash, ds.train, (size_t)ds.n_train * ds.dim * sizeof(float));
+        if (ds.sparse) {
+            uint64_t nnz = ds.strain.indptr[ds.n_train];
+            data_hash = cn_checksum(data_hash, "sparse", 6);
+            data_hash = cn_checksum(data_hash, ds.strain.indptr,
+                                    ((size_t)ds.n_train + 1) * sizeof(uint64_t));
+            data_hash = cn_checksum(data_hash, ds.strain.indices, (size_t)nnz * sizeof(uint32_t));
+            data_hash = cn_checksum(data_hash, ds.strain.values, (size_t)nnz * sizeof(float));
+        } else {
+            data_hash =
+                cn_checksum(data_hash, ds.train, (size_t)ds.n_train * ds.dim * sizeof(float));
+        }
     }
 
     for (size_t ai = 0; ai < exp->nalgos; ai++) {

@@ -1,15 +1,20 @@
 /*
  * quant/plain.c — the identity quantizer: search through full precision.
  * encode() hands back the input store with one more reference, so the plain
- * configuration costs no copy and no extra memory.
+ * configuration costs no copy and no extra memory. It accepts any
+ * full-precision store (dense f32, or sparse CSR with f32 values), so a
+ * config that names no quantizer works on sparse datasets too.
  */
 #include "cannoli/quantizer.h"
 
 static cn_status_t plain_train(cn_quantizer_t *q, const cn_store_t *full, char *err,
                                size_t errlen) {
     (void)q;
-    if (!cn_store_is_dense_f32(full))
-        return cn_error(err, errlen, CN_EINVAL, "quantizer 'plain': input must be a dense_f32 store");
+    /* Any full-precision store: dense f32, or sparse with f32 values. */
+    if (!cn_store_is_dense_f32(full) &&
+        !(cn_store_is_sparse(full) && cn_store_sparse_values(full) == CN_SPARSE_F32))
+        return cn_error(err, errlen, CN_EINVAL,
+                        "quantizer 'plain': input must be a dense_f32 or an f32 sparse_csr store");
     return CN_OK;
 }
 

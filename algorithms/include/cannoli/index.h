@@ -151,6 +151,9 @@ cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t 
                                  const cn_params_t *build_params, char *err, size_t errlen);
 cn_status_t cn_index_hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
                                  const cn_params_t *build_params, char *err, size_t errlen);
+/* Inverted index over a sparse_csr build store (ip only; index/inverted.c). */
+cn_status_t cn_index_inverted_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                                     const cn_params_t *build_params, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

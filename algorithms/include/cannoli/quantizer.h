@@ -75,6 +75,12 @@ cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uin
 cn_status_t cn_store_pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
                              uint32_t dim, char *err, size_t errlen);
 
+/* Sparse vectors (registry name "sparse", store "sparse_csr"; quant/sparse.c):
+ * parameter values = f32 (identity on an f32 sparse store) | f16. The store
+ * loader is cn_store_sparse_load (store.h). Metric ip only. */
+cn_status_t cn_quantizer_sparse_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                                       const cn_params_t *params, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

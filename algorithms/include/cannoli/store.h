@@ -1,8 +1,8 @@
 /*
  * cannoli/store.h — vector stores and per-query evaluators.
  *
- * A store holds n vectors of one representation (dense f32 now; f16, SQ8
- * codes, PQ codes and sparse CSR later). Indexes never look inside a store:
+ * A store holds n vectors of one representation (dense f32, f16, SQ8 codes,
+ * PQ codes, sparse CSR). Indexes never look inside a store:
  * they ask it for an evaluator, a per-thread object that holds one prepared
  * query (for PQ: the lookup table; for sparse: the densified query) and
  * computes query-to-stored distances, in batches.
@@ -116,6 +116,43 @@ int cn_store_is_dense_f32(const cn_store_t *s);
 /* Loads the payload written by a dense_f32 store's save(). */
 cn_status_t cn_store_dense_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
                                 uint32_t n, uint32_t dim, char *err, size_t errlen);
+
+/* ---- sparse CSR store (quant/sparse.c, store name "sparse_csr") -------- */
+
+/* Value precision of a sparse store. Components are u16 when dim <= 65536,
+ * u32 otherwise (chosen by the store, not the caller). */
+typedef enum cn_sparse_values {
+    CN_SPARSE_F32 = 0,
+    CN_SPARSE_F16 = 1
+} cn_sparse_values_t;
+
+/* Checks CSR arrays without copying them: indptr[n+1] non-decreasing from 0,
+ * components of each row strictly increasing (a repeat is a "duplicate
+ * component") and < dim, values finite. `what` names the data in the
+ * one-line message ("vector 12: duplicate component 7"). */
+cn_status_t cn_sparse_check(const uint64_t *indptr, const uint32_t *indices, const float *values,
+                            uint32_t n, uint32_t dim, const char *what, char *err, size_t errlen);
+
+/* Copies n CSR rows (indptr[n+1], indices/values[indptr[n]]) into a new
+ * sparse store after cn_sparse_check. Metric must be CN_METRIC_IP (sparse
+ * retrieval scores by inner product); anything else is CN_EINVAL. */
+cn_status_t cn_store_sparse_create(cn_store_t **out, const uint64_t *indptr,
+                                   const uint32_t *indices, const float *values, uint32_t n,
+                                   uint32_t dim, cn_metric_t metric, cn_sparse_values_t prec,
+                                   char *err, size_t errlen);
+/* True if s is a sparse_csr store (any precision). */
+int cn_store_is_sparse(const cn_store_t *s);
+/* Precision of a sparse store's values. */
+cn_sparse_values_t cn_store_sparse_values(const cn_store_t *s);
+/* Nonzeros of row i, and the largest row's. */
+uint32_t cn_store_sparse_nnz(const cn_store_t *s, uint32_t i);
+uint32_t cn_store_sparse_max_nnz(const cn_store_t *s);
+/* Decodes row i into idx[nnz], val[nnz] (caller-allocated, at least
+ * cn_store_sparse_nnz(s, i) entries; components ascending). Returns nnz. */
+uint32_t cn_store_sparse_row(const cn_store_t *s, uint32_t i, uint32_t *idx, float *val);
+/* Loads the payload written by a sparse_csr store's save() (a cn_store_loader_t). */
+cn_status_t cn_store_sparse_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
+                                 uint32_t n, uint32_t dim, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
