@@ -1,7 +1,7 @@
 /*
  * harness/main.c — the `cannoli` command line.
  *
- *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache]
+ *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "baselines.h"
 #include "cannoli/cannoli.h"
@@ -29,8 +32,9 @@ static const char usage[] =
     "usage: cannoli <command> [options]\n"
     "\n"
     "commands:\n"
-    "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache]\n"
-    "        run an experiment; rows go to results/<name>/results.csv (or DIR)\n"
+    "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
+    "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
+    "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot)\n"
     "  list  registered components, their parameters, and catalogue datasets\n"
     "  info DATASET\n"
     "        shapes, metric and ground truth of an HDF5 file or catalogue name\n"
@@ -60,16 +64,45 @@ static int parse_int(const char *s, long *out) {
     return 0;
 }
 
+/* After a run: the recall/QPS plot next to the CSV (plots/plot.py of this
+ * source tree, with Debian's python3 and matplotlib). --no-plot or
+ * CANNOLI_NO_PLOT=1 skips it; a missing or failing plotter is a warning only,
+ * never a failed run. */
+static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o) {
+    const char *script = CN_SOURCE_DIR "/plots/plot.py", *py = "/usr/bin/python3";
+    char csv[2300];
+    if (o->out_dir) snprintf(csv, sizeof csv, "%s/results.csv", o->out_dir);
+    else snprintf(csv, sizeof csv, "results/%s/results.csv", exp->name);
+    if (access(script, R_OK) != 0 || access(py, X_OK) != 0 || access(csv, R_OK) != 0) {
+        fprintf(stderr, "cannoli: no plot (%s or %s not found)\n", script, py);
+        return;
+    }
+    pid_t pid;
+    char *args[] = {(char *)py, (char *)script, csv, NULL};
+    extern char **environ;
+    if (posix_spawn(&pid, py, NULL, NULL, args, environ) != 0) {
+        fprintf(stderr, "cannoli: no plot: cannot start %s\n", py);
+        return;
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "cannoli: warning: %s %s failed (is python3-matplotlib installed?)\n",
+                script, csv);
+}
+
 static int cmd_run(int argc, char **argv) {
     cn_run_opts_t o = {0};
     o.use_cache = 1;
     const char *cfg = NULL;
+    const char *np = getenv("CANNOLI_NO_PLOT");
+    int plot = !(np && strcmp(np, "0") != 0);
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
         else if (!strcmp(argv[i], "--cache-dir") && i + 1 < argc) o.cache_dir = argv[++i];
         else if (!strcmp(argv[i], "--force")) o.force = 1;
         else if (!strcmp(argv[i], "--dry-run")) o.dry_run = 1;
         else if (!strcmp(argv[i], "--no-cache")) o.use_cache = 0;
+        else if (!strcmp(argv[i], "--no-plot")) plot = 0;
         else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
@@ -82,6 +115,7 @@ static int cmd_run(int argc, char **argv) {
     cn_experiment_t exp;
     if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
     int rc = cn_run(&exp, &o, err, sizeof err);
+    if (rc == 0 && plot && !o.dry_run) auto_plot(&exp, &o);
     cn_config_free(&exp);
     return rc ? fail(err) : 0;
 }

@@ -6,6 +6,8 @@ SRC=${2:?usage: test_X.sh CANNOLI_BINARY SOURCE_DIR}
 cd "$SRC"
 FIX=../shared/datasets/fixtures
 PY=/usr/bin/python3
+# `cannoli run` plots after every run; the tests plot only where they check it.
+export CANNOLI_NO_PLOT=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cannoli-e2e-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 failures=0

@@ -82,8 +82,10 @@ ls "$OUT"/results.csv.*.bak >/dev/null 2>&1 && ok "--force keeps the previous CS
 
 # Query threads as a list: every point at each count, same answers.
 sed 's/^runs: 2$/runs: 1\nthreads: [1, 2]/' "$WORK/sift.yaml" >"$WORK/thr.yaml"
-"$CANNOLI" run "$WORK/thr.yaml" --out "$WORK/thr" --cache-dir "$WORK/cache" 2>"$WORK/thr.log" \
-  && ok "threads [1, 2] run" || { not_ok "threads run failed"; cat "$WORK/thr.log"; }
+CANNOLI_NO_PLOT=0 "$CANNOLI" run "$WORK/thr.yaml" --out "$WORK/thr" --cache-dir "$WORK/cache" \
+  2>"$WORK/thr.log" && ok "threads [1, 2] run" || { not_ok "threads run failed"; cat "$WORK/thr.log"; }
+ls "$WORK"/thr/*.png >/dev/null 2>&1 && ok "run drew the plot next to the CSV" \
+  || { not_ok "no plot after run"; ls "$WORK/thr"; cat "$WORK/thr.log"; }
 csv_check "$WORK/thr/results.csv" "threads: each point at 1 and 2 threads, identical recall" '
 assert len(rows) == 14, len(rows)
 by = {}
