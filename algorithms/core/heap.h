@@ -129,6 +129,25 @@ static inline size_t cn_maxheap_drain_sorted(cn_heap_t *h, uint32_t *ids, float 
     return n;
 }
 
+/* Sorts the heap's own arrays ascending in place (heapsort), for a heap laid
+ * over caller-owned output arrays; returns the number of entries. The heap is
+ * left with size 0 (its arrays now hold the sorted results). */
+static inline size_t cn_maxheap_sort_inplace(cn_heap_t *h) {
+    size_t n = h->size;
+    for (size_t end = n; end > 1; end--) {
+        float ts = h->score[0];
+        uint32_t ti = h->id[0];
+        h->score[0] = h->score[end - 1];
+        h->id[0] = h->id[end - 1];
+        h->score[end - 1] = ts;
+        h->id[end - 1] = ti;
+        h->size = end - 1;
+        cn_maxheap_sift_down(h, 0);
+    }
+    h->size = 0;
+    return n;
+}
+
 /* ---- min-heap: top is the smallest score (the next candidate) ---------- */
 
 static inline void cn_minheap_push(cn_heap_t *h, float s, uint32_t id) {

@@ -72,18 +72,7 @@ static size_t flat_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, 
         }
     }
     ctx->stats.ndist += n;
-    size_t found = h.size;
-    for (size_t end = found; end > 1; end--) {
-        float ts = h.score[0];
-        uint32_t ti = h.id[0];
-        h.score[0] = h.score[end - 1];
-        h.id[0] = h.id[end - 1];
-        h.score[end - 1] = ts;
-        h.id[end - 1] = ti;
-        h.size = end - 1;
-        cn_maxheap_sift_down(&h, 0);
-    }
-    return found;
+    return cn_maxheap_sort_inplace(&h);
 }
 
 static size_t flat_bytes(const cn_index_t *ix) {

@@ -120,6 +120,33 @@ static void test_offer_keeps_k_smallest(void **state) {
     }
 }
 
+/* The in-place sort (flat, inverted: heap laid over the output arrays) gives
+ * the same ascending k smallest, ids matching scores, heap left empty. */
+static void test_sort_inplace(void **state) {
+    (void)state;
+    for (size_t k = 0; k <= 65; k = k * 2 + 1) {
+        size_t n = 500;
+        float *s = malloc(n * sizeof *s), *ref = malloc(n * sizeof *ref);
+        random_scores(s, n, 7 + k, k % 2 ? 20 : 0);
+        memcpy(ref, s, n * sizeof *s);
+        qsort(ref, n, sizeof *ref, cmp_float);
+        cn_heap_t h;
+        assert_int_equal(cn_heap_init(&h, k ? k : 1), CN_OK);
+        if (k)
+            for (size_t i = 0; i < n; i++) cn_maxheap_offer(&h, s[i], (uint32_t)i);
+        size_t got = cn_maxheap_sort_inplace(&h);
+        assert_int_equal(got, k);
+        assert_int_equal(h.size, 0);
+        for (size_t i = 0; i < k; i++) {
+            assert_float_equal(h.score[i], ref[i], 0);
+            assert_float_equal(s[h.id[i]], h.score[i], 0);
+        }
+        cn_heap_free(&h);
+        free(s);
+        free(ref);
+    }
+}
+
 static void test_offer_return_and_ties(void **state) {
     (void)state;
     cn_heap_t h;
@@ -185,6 +212,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_maxheap_pops_descending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_keeps_k_smallest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offer_return_and_ties, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_inplace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_empty_and_reserve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_enomem, setup, teardown),
     };
