@@ -11,47 +11,48 @@
 
 static const cn_param_spec_t hnsw_params[] = {
     {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", NULL,
-     "max neighbours per node on upper layers (2M on layer 0)"},
+     "max neighbours per node on upper layers (2M on layer 0)", 0},
     {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", NULL,
-     "candidate list size while building"},
+     "candidate list size while building", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the level generator (build is reproducible with one thread)"},
+     "seed of the level generator (build is reproducible with one thread)", 0},
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
-     "candidate list size while searching (must be >= k)"},
+     "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
+     CN_PARAM_F_RESULT_POOL},
 };
 
 static const cn_param_spec_t pq_params[] = {
     {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 65536, "16", NULL,
-     "number of sub-spaces M (must divide the dimension); bytes per vector = M"},
+     "number of sub-spaces M (must divide the dimension); bytes per vector = M", 0},
     {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL,
-     "bits per sub-space code (2^nbits centroids); codes are stored one per byte"},
+     "bits per sub-space code (2^nbits centroids); codes are stored one per byte", 0},
     {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "100000", NULL,
-     "rows sampled (seeded) to train the codebooks; all rows if fewer"},
+     "rows sampled (seeded) to train the codebooks; all rows if fewer", 0},
     {"iterations", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1000, "25", NULL,
-     "k-means iterations per sub-space"},
+     "k-means iterations per sub-space", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the training sample and the k-means initialisation"},
+     "seed of the training sample and the k-means initialisation", 0},
     {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random",
-     "k-means initialisation"},
+     "k-means initialisation", 0},
 };
 
 static const cn_param_spec_t sq8_params[] = {
     {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "1000000", NULL,
-     "rows sampled (seeded) to learn the per-dimension ranges; all rows if fewer"},
+     "rows sampled (seeded) to learn the per-dimension ranges; all rows if fewer", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the training sample"},
+     "seed of the training sample", 0},
 };
 
 static const cn_param_spec_t inverted_params[] = {
     {"keep", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.0001, 1, "1", NULL,
-     "fraction of each posting list scanned, highest weights first (1 = exact)"},
+     "fraction of each posting list scanned, highest weights first (1 = exact)", 0},
     {"query_terms", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
-     "keep the N query terms of largest upper bound |q_t| * max weight (0 = all, exact)"},
+     "keep the N query terms of largest upper bound |q_t| * max weight (0 = all, exact)", 0},
 };
 
 static const cn_param_spec_t sparse_params[] = {
     {"values", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "f32", "f32|f16",
-     "precision of the stored values (components are u16 when dim <= 65536, else u32)"},
+     "precision of the stored values (components are u16 when dim <= 65536, else u32)", 0},
 };
 
 /* ---- built-in table ---------------------------------------------------------- */

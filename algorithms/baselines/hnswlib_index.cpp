@@ -259,12 +259,13 @@ cn_status_t hl_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const 
 }
 
 const cn_param_spec_t hl_params[] = {
-    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", nullptr, "links per node (2M on level 0)"},
+    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", nullptr, "links per node (2M on level 0)", 0},
     {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", nullptr,
-     "candidate list size while building"},
+     "candidate list size while building", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "100", nullptr,
-     "random seed of the level generator"},
-    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", nullptr, "candidate list size"},
+     "random seed of the level generator", 0},
+    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", nullptr, "candidate list size (a search returns at most ef candidates)",
+     CN_PARAM_F_RESULT_POOL},
 };
 
 const cn_component_t hl_component = {

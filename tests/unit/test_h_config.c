@@ -39,17 +39,17 @@ static cn_status_t tidx_create(cn_index_t **out, cn_metric_t metric, uint32_t di
 }
 
 static const cn_param_spec_t tq_params[] = {
-    {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 256, "8", NULL, "sub-vectors"},
-    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL, "bits per code"},
+    {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 256, "8", NULL, "sub-vectors", 0},
+    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL, "bits per code", 0},
 };
 static const cn_component_t tq = {"tq", CN_COMPONENT_QUANTIZER, "test quantizer", tq_params, 2,
                                   NULL, tq_create, "tq", NULL};
 
 static const cn_param_spec_t tidx_params[] = {
-    {"nlist", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1e6, NULL, NULL, "lists (required)"},
-    {"mode", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "fast", "fast|exact", "mode"},
-    {"ratio", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0, 1, "0.5", NULL, "a float"},
-    {"nprobe", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1e6, "1", NULL, "lists probed"},
+    {"nlist", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1e6, NULL, NULL, "lists (required)", 0},
+    {"mode", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "fast", "fast|exact", "mode", 0},
+    {"ratio", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0, 1, "0.5", NULL, "a float", 0},
+    {"nprobe", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1e6, "1", NULL, "lists probed", 0},
 };
 static const cn_component_t tidx = {"tidx", CN_COMPONENT_INDEX, "test index", tidx_params, 4,
                                     tidx_create, NULL, NULL, NULL};

@@ -220,13 +220,13 @@ static void test_format_size_query(void **state) {
 /* ---- validate ------------------------------------------------------------------ */
 
 static const cn_param_spec_t schema[] = {
-    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", NULL, "graph degree"},
-    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL, "search width"},
-    {"alpha", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0, 1, "0.5", NULL, "pruning"},
-    {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random", "init"},
-    {"req", CN_PARAM_INT, CN_ROLE_BUILD, 0, 10, NULL, NULL, "required"},
-    {"label", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "", NULL, "free text"},
-    {"temp", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.5, 2.5, "1", NULL, "search float"},
+    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", NULL, "graph degree", 0},
+    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL, "search width", 0},
+    {"alpha", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0, 1, "0.5", NULL, "pruning", 0},
+    {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random", "init", 0},
+    {"req", CN_PARAM_INT, CN_ROLE_BUILD, 0, 10, NULL, NULL, "required", 0},
+    {"label", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "", NULL, "free text", 0},
+    {"temp", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.5, 2.5, "1", NULL, "search float", 0},
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 #define WHAT "widget-index"

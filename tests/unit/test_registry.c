@@ -186,8 +186,8 @@ static cn_status_t myflat_create(cn_index_t **out, cn_metric_t metric, uint32_t 
 }
 
 static const cn_param_spec_t myflat_params[] = {
-    {"alpha", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0.0, 1.0, "0.5", NULL, "a test knob"},
-    {"mode", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "a", "a|b", "a test choice"},
+    {"alpha", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0.0, 1.0, "0.5", NULL, "a test knob", 0},
+    {"mode", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "a", "a|b", "a test choice", 0},
 };
 
 static const cn_component_t myflat = {

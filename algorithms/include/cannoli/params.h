@@ -62,7 +62,17 @@ typedef struct cn_param_spec {
     const char *def;     /* default as text (shown by `cannoli list`), or NULL = required */
     const char *choices; /* STRING only: "a|b|c", or NULL for free text */
     const char *help;    /* one line */
+    unsigned flags;      /* CN_PARAM_F_* below, 0 for none */
 } cn_param_spec_t;
+
+/* Flags of a parameter spec: constraints the harness and the generic index
+ * layer enforce for every component, so none of them names a parameter.
+ *
+ * CN_PARAM_F_RESULT_POOL (search parameters): a search returns at most this
+ * many candidates (HNSW's ef). k and the generic `rerank` must not exceed it:
+ * a search asked for more would silently widen to it, and a row would name a
+ * value its search did not use. */
+#define CN_PARAM_F_RESULT_POOL 1u
 
 /* Checks every item of p whose key has role `role` in the schema:
  * unknown keys (not in the schema at all) -> CN_ENOTFOUND,
