@@ -19,10 +19,10 @@
  * validator also insists on required parameters, each single value is
  * validated together with a synthetic in-range value for every *other*
  * required parameter of that role; whether the required ones are present at
- * all is checked separately afterwards. Two generic keys are accepted for
- * every index without a schema entry: the search key `rerank` (an integer
- * >= 0: candidates re-scored at full precision) and the build key `build_on`
- * (`original`, the default, or `quantized`: which store the graph is built on).
+ * all is checked separately afterwards. The generic index parameters
+ * (`build_on`, `rerank`: cn_index_generic_params in the library) are checked
+ * against their own schema, and k against every result-pool parameter
+ * (ef >= k: cn_index_check_search).
  *
  * Errors. Every message is "FILE:LINE: what is wrong", LINE 1-based from the
  * offending node's start mark (libyaml marks are 0-based). Syntax errors carry
@@ -53,6 +53,7 @@ typedef struct ctx {
     yaml_document_t *doc;
     char *err;
     size_t errlen;
+    int k; /* the experiment's k, known before the algorithms are parsed */
 } ctx_t;
 
 static const char *const top_keys[] = {"name", "description", "dataset",       "k",
@@ -292,19 +293,14 @@ static int has_spec(const cn_component_t *comp, const char *key) {
 /* Validates one value of an axis against comp's schema (see the essay). */
 static int check_value(ctx_t *c, const cn_component_t *comp, cn_param_role_t role,
                        int allow_rerank, const cn_param_t *v, const yaml_node_t *vn) {
-    if (allow_rerank && role == CN_ROLE_SEARCH && !strcmp(v->key, "rerank") &&
-        !has_spec(comp, "rerank")) {
-        if (v->type != CN_PARAM_INT || v->i < 0 || v->i > 1000000)
-            return fail_at(c, line_of(vn), "'rerank' must be an integer in [0, 1000000], got '%s'",
-                           sval(vn));
-        return 0;
-    }
-    if (allow_rerank && role == CN_ROLE_BUILD && !strcmp(v->key, "build_on") &&
-        !has_spec(comp, "build_on")) {
-        if (v->type != CN_PARAM_STRING ||
-            (strcmp(v->s, "original") != 0 && strcmp(v->s, "quantized") != 0))
-            return fail_at(c, line_of(vn), "'build_on' must be 'original' or 'quantized', got '%s'",
-                           sval(vn));
+    /* Generic index parameters (build_on, rerank) are defined once in the
+     * library, with their own schema. */
+    const cn_param_spec_t *g = allow_rerank ? cn_index_generic_param(v->key) : NULL;
+    if (g && g->role == role && !has_spec(comp, v->key)) {
+        cn_params_t one = {v, 1};
+        char msg[512] = "";
+        if (cn_params_validate(comp->name, g, 1, &one, role, msg, sizeof msg) != CN_OK)
+            return fail_at(c, line_of(vn), "%s", msg);
         return 0;
     }
     cn_param_t *items = cn_calloc(comp->n_params + 1, sizeof *items);
@@ -498,18 +494,20 @@ static int parse_algo(ctx_t *c, const yaml_node_t *m, cn_algo_cfg_t *a) {
         parse_grid(c, v[A_BUILD], "build", a->line, ic, CN_ROLE_BUILD, 1, NULL, &a->build) ||
         parse_grid(c, v[A_SEARCH], "search", a->line, ic, CN_ROLE_SEARCH, 1, NULL, &a->search))
         return -1;
-    /* Re-ranking re-scores with the full-precision vectors: meaningless (and
-     * refused by the library) when the quantizer keeps them already. */
-    int full_precision = qc->store_name && strcmp(qc->store_name, "dense_f32") == 0;
-    for (size_t x = 0; full_precision && x < a->search.naxes; x++) {
+    /* k larger than a result-pool parameter (ef < k) can never run: refused
+     * here with the axis's line. (rerank > ef only skips that grid point; the
+     * runner says so.) Whether rerank fits the quantizer is checked when the
+     * plan is made, where the quantizer's parameters are known. */
+    for (size_t x = 0; x < a->search.naxes; x++) {
         const cn_axis_t *ax = &a->search.axes[x];
-        if (strcmp(ax->key, "rerank") != 0) continue;
-        for (size_t i = 0; i < ax->nvalues; i++)
-            if (ax->values[i].type == CN_PARAM_INT && ax->values[i].i > 0)
-                return fail_at(c, ax->line,
-                               "'rerank' needs a lossy quantizer: '%s' already searches the "
-                               "full-precision vectors",
-                               a->quantizer);
+        for (size_t i = 0; i < ax->nvalues; i++) {
+            cn_params_t one = {&ax->values[i], 1};
+            const char *which = NULL;
+            char why[256];
+            if (cn_index_check_search(ic, &one, (size_t)c->k, &which, why, sizeof why) != CN_OK &&
+                which && strcmp(which, "k") == 0)
+                return fail_at(c, ax->line, "%s", why);
+        }
     }
     return 0;
 }
@@ -647,6 +645,7 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     size_t n = (size_t)(al->data.sequence.items.top - al->data.sequence.items.start);
     e->algos = cn_calloc(n, sizeof *e->algos);
     if (!e->algos) return fail_nomem(c);
+    c->k = e->k;
     for (size_t i = 0; i < n; i++) {
         e->nalgos = i + 1;
         if (parse_algo(c, get_node(c, al->data.sequence.items.start[i]), &e->algos[i])) return -1;
@@ -665,7 +664,7 @@ int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t err
     yaml_document_t doc, extra;
     int have_parser = 0, have_doc = 0, rc = -1;
     FILE *f = NULL;
-    ctx_t c = {path, &doc, err, errlen};
+    ctx_t c = {path, &doc, err, errlen, 10};
     memset(&e, 0, sizeof e);
     memset(exp, 0, sizeof *exp);
 

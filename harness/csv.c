@@ -24,7 +24,7 @@ typedef struct buf {
 static int buf_push(buf_t *b, char c) {
     if (b->n + 1 >= b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64;
-        char *p = realloc(b->p, cap);
+        char *p = cn_realloc(b->p, cap);
         if (!p) return -1;
         b->p = p;
         b->cap = cap;
@@ -43,12 +43,12 @@ typedef struct rec {
 static int rec_push(rec_t *r, buf_t *b) {
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 16;
-        char **f = realloc(r->f, cap * sizeof *f);
+        char **f = cn_realloc(r->f, cap * sizeof *f);
         if (!f) return -1;
         r->f = f;
         r->cap = cap;
     }
-    r->f[r->n] = strdup(b->p ? b->p : "");
+    r->f[r->n] = cn_strdup(b->p ? b->p : "");
     if (!r->f[r->n]) return -1;
     r->n++;
     b->n = 0;
@@ -57,8 +57,8 @@ static int rec_push(rec_t *r, buf_t *b) {
 }
 
 static void rec_free(rec_t *r) {
-    for (size_t i = 0; i < r->n; i++) free(r->f[i]);
-    free(r->f);
+    for (size_t i = 0; i < r->n; i++) cn_free(r->f[i]);
+    cn_free(r->f);
     r->f = NULL;
     r->n = r->cap = 0;
 }
@@ -66,22 +66,22 @@ static void rec_free(rec_t *r) {
 static int add_row(cn_csv_t *t, rec_t *r, size_t *cap) {
     if (t->nrows == *cap) {
         size_t nc = *cap ? 2 * *cap : 64;
-        char ***rows = realloc(t->rows, nc * sizeof *rows);
+        char ***rows = cn_realloc(t->rows, nc * sizeof *rows);
         if (!rows) return -1;
         t->rows = rows;
         *cap = nc;
     }
-    char **row = calloc(t->ncols ? t->ncols : 1, sizeof *row);
+    char **row = cn_calloc(t->ncols ? t->ncols : 1, sizeof *row);
     if (!row) return -1;
     for (size_t i = 0; i < t->ncols; i++) {
         if (i < r->n) {
             row[i] = r->f[i];
             r->f[i] = NULL;
         } else {
-            row[i] = strdup("");
+            row[i] = cn_strdup("");
             if (!row[i]) {
-                for (size_t j = 0; j < i; j++) free(row[j]);
-                free(row);
+                for (size_t j = 0; j < i; j++) cn_free(row[j]);
+                cn_free(row);
                 return -1;
             }
         }
@@ -190,7 +190,7 @@ int cn_csv_read(cn_csv_t *t, const char *path, int *exists, char *err, size_t er
 oom:
     cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", path);
 done:
-    free(b.p);
+    cn_free(b.p);
     rec_free(&r);
     fclose(f);
     if (rc != 0) cn_csv_free(t);
@@ -200,12 +200,12 @@ done:
 void cn_csv_free(cn_csv_t *t) {
     if (!t) return;
     for (size_t i = 0; i < t->nrows; i++) {
-        for (size_t j = 0; j < t->ncols; j++) free(t->rows[i][j]);
-        free(t->rows[i]);
+        for (size_t j = 0; j < t->ncols; j++) cn_free(t->rows[i][j]);
+        cn_free(t->rows[i]);
     }
-    free(t->rows);
-    for (size_t j = 0; j < t->ncols; j++) free(t->header[j]);
-    free(t->header);
+    cn_free(t->rows);
+    for (size_t j = 0; j < t->ncols; j++) cn_free(t->header[j]);
+    cn_free(t->header);
     memset(t, 0, sizeof *t);
 }
 

@@ -2,6 +2,8 @@
  * harness/main.c — the `cannoli` command line.
  *
  *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
+ *               [--keep-going] [--cache-dir DIR]
+ *   cannoli cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
@@ -19,22 +21,26 @@
 #include <unistd.h>
 
 #include "baselines.h"
+#include "cache.h"
 #include "cannoli/cannoli.h"
 #include "config.h"
 #include "dataset.h"
 #include "runner.h"
 
-#ifndef CN_GIT_COMMIT
-#define CN_GIT_COMMIT "unknown"
-#endif
 
 static const char usage[] =
     "usage: cannoli <command> [options]\n"
     "\n"
     "commands:\n"
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
+    "                  [--keep-going] [--cache-dir DIR]\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
-    "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot)\n"
+    "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
+    "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
+    "        past an algorithm whose build or search fails (and exits non-zero)\n"
+    "  cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]\n"
+    "        the saved indexes (default folder results/cache): list them, or remove the\n"
+    "        matching ones (--stale: only those written by other sources)\n"
     "  list  registered components, their parameters, and catalogue datasets\n"
     "  info DATASET\n"
     "        shapes, metric and ground truth of an HDF5 file or catalogue name\n"
@@ -103,6 +109,7 @@ static int cmd_run(int argc, char **argv) {
         else if (!strcmp(argv[i], "--dry-run")) o.dry_run = 1;
         else if (!strcmp(argv[i], "--no-cache")) o.use_cache = 0;
         else if (!strcmp(argv[i], "--no-plot")) plot = 0;
+        else if (!strcmp(argv[i], "--keep-going")) o.keep_going = 1;
         else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
@@ -115,14 +122,59 @@ static int cmd_run(int argc, char **argv) {
     cn_experiment_t exp;
     if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
     int rc = cn_run(&exp, &o, err, sizeof err);
-    if (rc == 0 && plot && !o.dry_run) auto_plot(&exp, &o);
+    /* With --keep-going the rows that were measured are still plotted. */
+    if ((rc == 0 || o.keep_going) && plot && !o.dry_run) auto_plot(&exp, &o);
     cn_config_free(&exp);
     return rc ? fail(err) : 0;
 }
 
+static int cmd_cache(int argc, char **argv) {
+    if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "remove") != 0))
+        return usage_error("cache: expected 'list' or 'remove'");
+    int remove = !strcmp(argv[0], "remove"), stale = 0;
+    const char *dir = "results/cache", *comp = NULL, *dataset = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--component") && has_value) comp = argv[++i];
+        else if (!strcmp(a, "--dataset") && has_value) dataset = argv[++i];
+        else if (!strcmp(a, "--cache-dir") && has_value) dir = argv[++i];
+        else if (!strcmp(a, "--stale")) stale = 1;
+        else {
+            char m[256];
+            snprintf(m, sizeof m, "cache: unknown option or missing value '%s'", a);
+            return usage_error(m);
+        }
+    }
+    if (stale && !remove) return usage_error("cache: --stale goes with 'remove'");
+    char err[1024];
+    int rc = remove ? cn_cache_remove(dir, comp, dataset, stale, stdout, err, sizeof err)
+                    : cn_cache_list(dir, comp, dataset, stdout, err, sizeof err);
+    return rc ? fail(err) : 0;
+}
+
+static void print_specs(const cn_param_spec_t *specs, size_t n) {
+    for (size_t p = 0; p < n; p++) {
+        const cn_param_spec_t *s = &specs[p];
+        const char *type = s->type == CN_PARAM_INT     ? "int"
+                           : s->type == CN_PARAM_FLOAT ? "float"
+                                                       : "string";
+        char range[96] = "";
+        if (s->type == CN_PARAM_INT)
+            snprintf(range, sizeof range, " [%.0f, %.0f]", s->min, s->max);
+        else if (s->type == CN_PARAM_FLOAT)
+            snprintf(range, sizeof range, " [%g, %g]", s->min, s->max);
+        else if (s->choices)
+            snprintf(range, sizeof range, " {%s}", s->choices);
+        printf("      %-16s %-6s %-7s%s default %s  %s\n", s->name,
+               s->role == CN_ROLE_BUILD ? "build" : "search", type, range,
+               s->def ? s->def : "(required)", s->help ? s->help : "");
+    }
+}
+
 static int cmd_list(void) {
-    printf("cannoli %s (commit %s), SIMD level in use: %s (best on this CPU: %s)\n\n",
-           CN_VERSION_STRING, CN_GIT_COMMIT, cn_simd_name(cn_simd_level()),
+    printf("cannoli %s (commit %s, build %s), SIMD level in use: %s (best on this CPU: %s)\n\n",
+           CN_VERSION_STRING, cn_build_commit(), cn_build_id(), cn_simd_name(cn_simd_level()),
            cn_simd_name(cn_simd_detect()));
     for (int kind = 0; kind < 2; kind++) {
         printf("%s:\n", kind == CN_COMPONENT_INDEX ? "indexes" : "quantizers");
@@ -130,25 +182,11 @@ static int cmd_list(void) {
             const cn_component_t *c = cn_registry_at(i);
             if ((int)c->kind != kind) continue;
             printf("  %-12s %s\n", c->name, c->help ? c->help : "");
-            for (size_t p = 0; p < c->n_params; p++) {
-                const cn_param_spec_t *s = &c->params[p];
-                const char *type = s->type == CN_PARAM_INT     ? "int"
-                                   : s->type == CN_PARAM_FLOAT ? "float"
-                                                               : "string";
-                char range[96] = "";
-                if (s->type == CN_PARAM_INT)
-                    snprintf(range, sizeof range, " [%.0f, %.0f]", s->min, s->max);
-                else if (s->type == CN_PARAM_FLOAT)
-                    snprintf(range, sizeof range, " [%g, %g]", s->min, s->max);
-                else if (s->choices)
-                    snprintf(range, sizeof range, " {%s}", s->choices);
-                printf("      %-16s %-6s %-7s%s default %s  %s\n", s->name,
-                       s->role == CN_ROLE_BUILD ? "build" : "search", type, range,
-                       s->def ? s->def : "(required)", s->help ? s->help : "");
-            }
-            if (kind == CN_COMPONENT_INDEX)
-                printf("      %-16s %-6s %-7s [0, 1000000] default 0  %s\n", "rerank", "search", "int",
-                       "candidates re-scored with full-precision vectors (0 = off; needs a lossy quantizer)");
+            print_specs(c->params, c->n_params);
+        }
+        if (kind == CN_COMPONENT_INDEX) {
+            printf("  (every index)  generic parameters:\n");
+            print_specs(cn_index_generic_params, cn_index_generic_nparams);
         }
         if (kind == CN_COMPONENT_INDEX && *cn_baselines_missing())
             printf("  (baselines not in this build: %s)\n", cn_baselines_missing());
@@ -266,12 +304,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cannoli: warning: baselines not registered: %s\n", berr);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "list")) return cmd_list();
+    if (!strcmp(cmd, "cache")) return cmd_cache(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("cannoli %s (commit %s, simd %s)\n", CN_VERSION_STRING, CN_GIT_COMMIT,
-               cn_simd_name(cn_simd_level()));
+        printf("cannoli %s (commit %s, build %s, simd %s)\n", CN_VERSION_STRING,
+               cn_build_commit(), cn_build_id(), cn_simd_name(cn_simd_level()));
         return 0;
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -15,24 +15,21 @@
 
 #define RECALL_EPS 1e-3
 
-double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id) {
-    if (ds->sparse) return cn_csr_dot(&ds->stest, query, &ds->strain, id);
-    const float *q = ds->test + (size_t)query * ds->dim;
-    const float *x = ds->train + (size_t)id * ds->dim;
+double cn_vec_distance(cn_metric_t m, const float *q, const float *x, uint32_t dim) {
     double s = 0, qq = 0, xx = 0;
-    switch (ds->metric) {
+    switch (m) {
     case CN_METRIC_L2:
-        for (uint32_t j = 0; j < ds->dim; j++) {
+        for (uint32_t j = 0; j < dim; j++) {
             double t = (double)q[j] - (double)x[j];
             s += t * t;
         }
         return sqrt(s);
     case CN_METRIC_IP:
-        for (uint32_t j = 0; j < ds->dim; j++) s += (double)q[j] * (double)x[j];
+        for (uint32_t j = 0; j < dim; j++) s += (double)q[j] * (double)x[j];
         return s;
     case CN_METRIC_COSINE:
     default:
-        for (uint32_t j = 0; j < ds->dim; j++) {
+        for (uint32_t j = 0; j < dim; j++) {
             s += (double)q[j] * (double)x[j];
             qq += (double)q[j] * (double)q[j];
             xx += (double)x[j] * (double)x[j];
@@ -40,6 +37,12 @@ double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id) {
         if (qq == 0 || xx == 0) return 1.0;
         return 1.0 - s / sqrt(qq * xx);
     }
+}
+
+double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id) {
+    if (ds->sparse) return cn_csr_dot(&ds->stest, query, &ds->strain, id);
+    return cn_vec_distance(ds->metric, ds->test + (size_t)query * ds->dim,
+                           ds->train + (size_t)id * ds->dim, ds->dim);
 }
 
 static int cmp_u32(const void *a, const void *b) {
@@ -52,7 +55,7 @@ double cn_recall_query(const cn_dataset_t *ds, uint32_t query, const uint32_t *i
     double kth = ds->distances[(size_t)query * ds->gt_k + (k - 1)];
     /* Sort a copy so repeated ids can be counted once. k is small (<= gt_k). */
     uint32_t local[256];
-    uint32_t *sorted = k <= 256 ? local : malloc(k * sizeof *sorted);
+    uint32_t *sorted = k <= 256 ? local : cn_malloc(k * sizeof *sorted);
     if (!sorted) return 0.0;
     for (uint32_t i = 0; i < k; i++) sorted[i] = ids[i];
     qsort(sorted, k, sizeof *sorted, cmp_u32);
@@ -64,7 +67,7 @@ double cn_recall_query(const cn_dataset_t *ds, uint32_t query, const uint32_t *i
         double d = cn_true_distance(ds, query, id);
         if (ds->metric == CN_METRIC_IP ? d >= kth - RECALL_EPS : d <= kth + RECALL_EPS) hits++;
     }
-    if (sorted != local) free(sorted);
+    if (sorted != local) cn_free(sorted);
     return (double)hits / (double)k;
 }
 

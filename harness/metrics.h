@@ -21,6 +21,10 @@ double cn_recall_query(const cn_dataset_t *ds, uint32_t query, const uint32_t *i
 /* User-facing distance between test vector `query` and train vector `id`
  * (euclidean, angular = 1 - cos, or inner product), in float64. */
 double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id);
+/* The one true-distance function of the harness: user-facing distance
+ * between two dense vectors of `dim` floats, in float64 (euclidean, inner
+ * product, angular = 1 - cos; 1 when either vector is zero). */
+double cn_vec_distance(cn_metric_t m, const float *q, const float *x, uint32_t dim);
 
 typedef struct cn_latency {
     double mean, p50, p95, p99; /* same unit as the input */

@@ -36,7 +36,7 @@ expect_fail() {
   local rc=0
   "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || rc=$?
   # progress lines start with "cannoli: loading" or "[": drop them
-  grep -v -E '^(cannoli: (loading|computing)|\[)' "$WORK/err.txt" >"$WORK/err1.txt" || true
+  grep -v -E '^(cannoli: (loading|computing|dataset )|\[)' "$WORK/err.txt" >"$WORK/err1.txt" || true
   local lines
   lines=$(wc -l <"$WORK/err1.txt")
   if [ "$rc" -eq 0 ]; then not_ok "$label: exit status 0"; return; fi

@@ -158,7 +158,7 @@ for f in "$WORK"/cache/*.cnidx; do
 done
 rm -rf "$WORK/o14"
 "$CANNOLI" run "$WORK/good2.yaml" --out "$WORK/o14" --cache-dir "$WORK/cache" 2>"$WORK/cache.log" \
-  && grep -q "unusable" "$WORK/cache.log" && ok "truncated cached index is detected and rebuilt" \
+  && grep -q "not used" "$WORK/cache.log" && ok "truncated cached index is detected and rebuilt" \
   || { not_ok "truncated cache entry"; cat "$WORK/cache.log"; }
 
 # Usage errors.

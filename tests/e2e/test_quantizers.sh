@@ -27,7 +27,7 @@ algorithms:
     index: hnsw
     quantizer: {name: pq, subspaces: $6, nbits: 8, iterations: 10}
     build: {M: 16, ef_construction: 100, build_on: [original, quantized]}
-    search: {ef: [64, 128], rerank: [0, 100]}
+    search: {ef: [100, 200], rerank: [0, 100]}
 YAML
   "$CANNOLI" run "$WORK/$1.yaml" --out "$WORK/$1" --cache-dir "$WORK/cache-$1" 2>"$WORK/$1.log" \
     && ok "$1: run exits 0" || { not_ok "$1: run failed"; cat "$WORK/$1.log"; return; }

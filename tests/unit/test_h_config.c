@@ -498,15 +498,17 @@ static void test_errors_params(void **state) {
     expect_error(HEAD "  - index: hnsw\n    search: [ef, 10]\n", 4,
                  "'search' must be a map of parameter: value or [values], got a list");
     expect_error(HEAD "  - index: hnsw\n    search: {ef: 10, ef: 20}\n", 4, "duplicate key 'ef'");
-    /* rerank: generic, integer >= 0 */
+    /* rerank: generic (defined once in the library), integer >= 0 */
     expect_error(HEAD "  - index: hnsw\n    quantizer: f16\n    search: {rerank: [0, -1]}\n", 5,
-                 "'rerank' must be an integer in [0, 1000000], got '-1'");
-    /* rerank needs a lossy quantizer */
-    expect_error(HEAD "  - index: hnsw\n    quantizer: plain\n    search: {rerank: [0, 10]}\n", 5,
-                 "'rerank' needs a lossy quantizer");
+                 "parameter 'rerank' = -1 is out of range [0, 1000000]");
+    /* k above a result-pool parameter (ef) can never run */
+    expect_error(HEAD "  - index: hnsw\n    search: {ef: [40, 5]}\n", 4,
+                 "k = 10 exceeds ef = 5");
+    /* (rerank needs a lossy quantizer: checked by the plan, where the
+     * quantizer's parameters are known; tests/unit/test_h_plan.c) */
     /* build_on: generic build key, original|quantized */
     expect_error(HEAD "  - index: hnsw\n    build: {build_on: sideways}\n", 4,
-                 "'build_on' must be 'original' or 'quantized', got 'sideways'");
+                 "'build_on' = 'sideways' is not one of original|quantized");
     expect_error(HEAD "  - index: hnsw\n    search: {build_on: original}\n", 4, "build_on");
     expect_error(HEAD "  - index: hnsw\n    build: {rerank: 4}\n", 4, "rerank");
     /* quantizer parameters: schema of the quantizer, build role */

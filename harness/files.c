@@ -1,0 +1,164 @@
+/*
+ * harness/files.c — dataset file sets named in a config's `dataset:` map:
+ * texmex .fvecs/.bvecs (+ .ivecs ground truth) for dense sets, big-ann .csr
+ * or kANNolo .bin (+ .ivecs or .gt100) for sparse ones (sparse_io.c reads
+ * them). The dataset is named after the train file's stem.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cannoli/index.h"
+#include "cannoli/store.h"
+#include "dataset_internal.h"
+
+/* Stem of a texmex base file, without the usual role suffix:
+ * "x/sift-debian-10k_base.bvecs" -> "sift-debian-10k". */
+static char *files_stem(const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    static const char *const suffixes[] = {"_base", ".base", "_train", ".train", "_learn"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (len > sl && !strncmp(base + len - sl, suffixes[i], sl)) {
+            len -= sl;
+            break;
+        }
+    }
+    char *s = cn_malloc(len + 1);
+    if (!s) return NULL;
+    memcpy(s, base, len);
+    s[len] = 0;
+    return s;
+}
+
+/* ---- texmex files --------------------------------------------------------- */
+
+
+static int is_sparse_file(const char *path) {
+    return !strcmp(cn_ds_ext(path), "csr") || !strcmp(cn_ds_ext(path), "bin");
+}
+
+/* One sparse vector file (.csr or kANNolo .bin); *cols = its column count. */
+static int read_sparse(const char *path, cn_csr_t *c, uint32_t *cols, char *err, size_t errlen) {
+    if (!strcmp(cn_ds_ext(path), "csr")) return cn_read_csr(path, c, cols, err, errlen);
+    if (!strcmp(cn_ds_ext(path), "bin")) return cn_read_kannolo_bin(path, c, cols, err, errlen);
+    cn_error(err, errlen, CN_EUNSUPPORTED,
+             "%s: unsupported sparse file type '.%s' (expected .csr or kANNolo .bin)", path,
+             cn_ds_ext(path));
+    return -1;
+}
+
+/* Sparse map form: .csr / .bin vectors, .ivecs or .gt100 neighbours. */
+static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *test,
+                             const char *neighbors, const char *metric, char *err,
+                             size_t errlen) {
+    cn_dataset_t d = {0};
+    uint32_t ctr = 0, cte = 0, n;
+    d.metric = CN_METRIC_IP;
+    d.sparse = 1;
+    if (metric && (cn_metric_parse(metric, &d.metric) != CN_OK || d.metric != CN_METRIC_IP)) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: distance '%s' is not supported for sparse vectors (only ip)", train,
+                 metric);
+        return -1;
+    }
+    if (!is_sparse_file(test)) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: train vectors are sparse, so the test file must be .csr or .bin", test);
+        return -1;
+    }
+    if (read_sparse(train, &d.strain, &ctr, err, errlen)) goto fail;
+    if (read_sparse(test, &d.stest, &cte, err, errlen)) goto fail;
+    d.n_train = d.strain.rows;
+    d.n_test = d.stest.rows;
+    d.dim = ctr > cte ? ctr : cte;
+    if (d.dim == 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: no nonzero component at all", train);
+        goto fail;
+    }
+    if (neighbors) {
+        const char *ext = cn_ds_ext(neighbors);
+        if (!strcmp(ext, "ivecs")) {
+            if (cn_read_ivecs(neighbors, &d.neighbors, &n, &d.gt_k, err, errlen)) goto fail;
+        } else if (!strcmp(ext, "gt100")) {
+            if (cn_read_gt100(neighbors, &d.neighbors, &d.distances, &n, &d.gt_k, err, errlen))
+                goto fail;
+        } else {
+            cn_error(err, errlen, CN_EUNSUPPORTED,
+                     "%s: unsupported ground-truth file type (expected .ivecs or .gt100)",
+                     neighbors);
+            goto fail;
+        }
+        if (n != d.n_test) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
+                     neighbors, n, test, d.n_test);
+            goto fail;
+        }
+    }
+    d.name = files_stem(train);
+    d.source = cn_strdup(train);
+    if (!d.name || !d.source) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
+        goto fail;
+    }
+    *ds = d;
+    return 0;
+fail:
+    cn_dataset_free(&d);
+    return -1;
+}
+
+int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
+                          const char *neighbors, const char *metric, char *err, size_t errlen) {
+    cn_dataset_t d = {0};
+    uint32_t n, dim;
+    memset(ds, 0, sizeof *ds);
+    if (is_sparse_file(train))
+        return load_sparse_files(ds, train, test, neighbors, metric, err, errlen);
+    d.metric = CN_METRIC_L2;
+    if (metric && cn_metric_parse(metric, &d.metric) != CN_OK) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: unknown distance '%s' (expected euclidean, angular or ip)", train, metric);
+        return -1;
+    }
+    if (cn_read_vecs(train, &d.train, &d.n_train, &d.dim, err, errlen)) goto fail;
+    if (cn_read_vecs(test, &d.test, &d.n_test, &dim, err, errlen)) goto fail;
+    if (dim != d.dim) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: test vectors have dimension %u but %s has %u",
+                 test, dim, train, d.dim);
+        goto fail;
+    }
+    if (neighbors) {
+        const char *dot = strrchr(neighbors, '.');
+        if (!dot || strcmp(dot, ".ivecs")) {
+            cn_error(err, errlen, CN_EUNSUPPORTED,
+                     "%s: unsupported ground-truth file type (expected .ivecs)", neighbors);
+            goto fail;
+        }
+        if (cn_read_ivecs(neighbors, &d.neighbors, &n, &d.gt_k, err, errlen)) goto fail;
+        if (n != d.n_test) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
+                     neighbors, n, test, d.n_test);
+            goto fail;
+        }
+    }
+    d.name = files_stem(train);
+    d.source = cn_strdup(train);
+    if (!d.name || !d.source) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
+        goto fail;
+    }
+    *ds = d;
+    return 0;
+fail:
+    cn_dataset_free(&d);
+    return -1;
+}
+
