@@ -1,92 +1,45 @@
 /*
- * registry.c — the table of components. Adding an index or a quantizer is one
- * file with its ops plus one entry here (or a cn_registry_add() at start-up).
+ * registry.c — the list of built-in components, run-time registration, and
+ * the generic creation of quantizers and store persistence.
+ *
+ * A component owns its registry entry: its file defines
+ * `const cn_component_t cn_component_<name>` (schema, help, constructor, and
+ * for a quantizer the store it makes and that store's loader). This file only
+ * lists the entries, one X(<name>) line each; the list both declares them
+ * (extern) and fills the table, in the order `cannoli list` prints. Adding a
+ * component is its file (the CMake glob picks it up) plus one line below; no
+ * public header changes. cn_registry_add() registers more at run time.
+ *
+ * Defaults are written once, in the schema: cn_quantizer_create (here) and
+ * make_index (core/index.c) hand constructors their parameters completed
+ * with the schema's defaults (cn_component_fill_defaults), and constructors
+ * read them with cn_params_get_*, which take no default.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cannoli/registry.h"
 
-/* ---- parameter schemas ---------------------------------------------------- */
+/* ---- the built-in list: one line per component ----------------------------------- */
 
-static const cn_param_spec_t hnsw_params[] = {
-    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", NULL,
-     "max neighbours per node on upper layers (2M on layer 0)", 0},
-    {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", NULL,
-     "candidate list size while building", 0},
-    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the level generator (build is reproducible with one thread)", 0},
-    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
-     "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
-     CN_PARAM_F_RESULT_POOL},
-};
+#define CN_BUILTIN_COMPONENTS(X) \
+    X(flat)                      \
+    X(hnsw)                      \
+    X(inverted)                  \
+    X(plain)                     \
+    X(f16)                       \
+    X(sq8)                       \
+    X(pq)                        \
+    X(sparse)
 
-static const cn_param_spec_t pq_params[] = {
-    {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 65536, "16", NULL,
-     "number of sub-spaces M (must divide the dimension); bytes per vector = M", 0},
-    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL,
-     "bits per sub-space code (2^nbits centroids); codes are stored one per byte", 0},
-    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "100000", NULL,
-     "rows sampled (seeded) to train the codebooks; all rows if fewer", 0},
-    {"iterations", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1000, "25", NULL,
-     "k-means iterations per sub-space", 0},
-    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the training sample and the k-means initialisation", 0},
-    {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random",
-     "k-means initialisation", 0},
-};
+#define CN_DECLARE_COMPONENT(name) extern const cn_component_t cn_component_##name;
+CN_BUILTIN_COMPONENTS(CN_DECLARE_COMPONENT)
+#undef CN_DECLARE_COMPONENT
 
-static const cn_param_spec_t sq8_params[] = {
-    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "1000000", NULL,
-     "rows sampled (seeded) to learn the per-dimension ranges; all rows if fewer", 0},
-    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
-     "seed of the training sample", 0},
-};
-
-static const cn_param_spec_t inverted_params[] = {
-    {"keep", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.0001, 1, "1", NULL,
-     "fraction of each posting list scanned, highest weights first (1 = exact)", 0},
-    {"query_terms", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
-     "keep the N query terms of largest upper bound |q_t| * max weight (0 = all, exact)", 0},
-};
-
-static const cn_param_spec_t sparse_params[] = {
-    {"values", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "f32", "f32|f16",
-     "precision of the stored values (components are u16 when dim <= 65536, else u32)", 0},
-};
-
-/* ---- built-in table ---------------------------------------------------------- */
-
-static const cn_component_t builtin[] = {
-    {"flat", CN_COMPONENT_INDEX, "exact search by a full scan (ground truth, small sets)", NULL,
-     0, cn_index_flat_create, NULL, NULL, NULL},
-    {"hnsw", CN_COMPONENT_INDEX,
-     "hierarchical navigable small world graph (Malkov & Yashunin), heuristic neighbour selection",
-     hnsw_params, sizeof hnsw_params / sizeof hnsw_params[0], cn_index_hnsw_create, NULL, NULL,
-     NULL},
-    {"inverted", CN_COMPONENT_INDEX,
-     "inverted index for sparse vectors: weight-sorted posting lists, term-at-a-time "
-     "(exact, or pruned with keep / query_terms)",
-     inverted_params, sizeof inverted_params / sizeof inverted_params[0],
-     cn_index_inverted_create, NULL, NULL, NULL},
-    {"plain", CN_COMPONENT_QUANTIZER, "identity: search the full-precision float32 vectors", NULL,
-     0, NULL, cn_quantizer_plain_create, "dense_f32", cn_store_dense_load},
-    {"f16", CN_COMPONENT_QUANTIZER,
-     "half precision: IEEE binary16 per dimension (2 bytes), widened to float on the fly", NULL,
-     0, NULL, cn_quantizer_f16_create, "dense_f16", cn_store_f16_load},
-    {"sq8", CN_COMPONENT_QUANTIZER,
-     "8-bit scalar quantization: per-dimension min/max ranges, 1 byte per dimension",
-     sq8_params, sizeof sq8_params / sizeof sq8_params[0], NULL, cn_quantizer_sq8_create, "sq8",
-     cn_store_sq8_load},
-    {"pq", CN_COMPONENT_QUANTIZER,
-     "product quantization: k-means codebooks per sub-space, ADC lookup tables",
-     pq_params, sizeof pq_params / sizeof pq_params[0], NULL, cn_quantizer_pq_create, "pq",
-     cn_store_pq_load},
-    {"sparse", CN_COMPONENT_QUANTIZER,
-     "sparse CSR vectors (inner product): u16/u32 components, f32 or f16 values",
-     sparse_params, sizeof sparse_params / sizeof sparse_params[0], NULL,
-     cn_quantizer_sparse_create, "sparse_csr", cn_store_sparse_load},
-};
+#define CN_LIST_COMPONENT(name) &cn_component_##name,
+static const cn_component_t *const builtin[] = {CN_BUILTIN_COMPONENTS(CN_LIST_COMPONENT)};
+#undef CN_LIST_COMPONENT
 #define N_BUILTIN (sizeof builtin / sizeof builtin[0])
 
 #define MAX_EXTRA 64
@@ -96,7 +49,7 @@ static size_t n_extra;
 size_t cn_registry_count(void) { return N_BUILTIN + n_extra; }
 
 const cn_component_t *cn_registry_at(size_t i) {
-    if (i < N_BUILTIN) return &builtin[i];
+    if (i < N_BUILTIN) return builtin[i];
     i -= N_BUILTIN;
     return i < n_extra ? extra[i] : NULL;
 }
@@ -137,6 +90,55 @@ cn_store_loader_t cn_registry_store_loader(const char *store_name) {
     return NULL;
 }
 
+/* Parses a schema default's text as the spec's type into *it. */
+static int parse_default(const cn_param_spec_t *s, cn_param_t *it) {
+    memset(it, 0, sizeof *it);
+    it->key = s->name;
+    it->type = s->type;
+    char *end = NULL;
+    switch (s->type) {
+    case CN_PARAM_INT:
+        it->i = strtoll(s->def, &end, 10);
+        if (end == s->def || *end) return 0;
+        it->f = (double)it->i;
+        return 1;
+    case CN_PARAM_FLOAT:
+        it->f = strtod(s->def, &end);
+        return end != s->def && !*end;
+    case CN_PARAM_STRING: it->s = s->def; return 1;
+    }
+    return 0;
+}
+
+cn_status_t cn_component_fill_defaults(const cn_component_t *c, cn_param_role_t role,
+                                       const cn_params_t *given, cn_param_t *items, size_t cap,
+                                       cn_params_t *out, char *err, size_t errlen) {
+    size_t n = 0, ng = given ? given->n : 0;
+    out->items = items;
+    out->n = 0;
+    if (ng > cap)
+        return cn_error(err, errlen, CN_EINVAL, "'%s': too many parameters (%zu > %zu)",
+                        c->name, ng, cap);
+    for (size_t i = 0; i < ng; i++) items[n++] = given->items[i];
+    for (size_t j = 0; j < c->n_params; j++) {
+        const cn_param_spec_t *s = &c->params[j];
+        if (s->role != role || !s->def || cn_params_find(given, s->name)) continue;
+        if (n == cap)
+            return cn_error(err, errlen, CN_EINVAL, "'%s': too many parameters (> %zu)", c->name,
+                            cap);
+        if (!parse_default(s, &items[n]))
+            return cn_error(err, errlen, CN_EINVAL,
+                            "'%s': the default '%s' of parameter '%s' is not %s", c->name,
+                            s->def, s->name,
+                            s->type == CN_PARAM_INT ? "an integer" : "a number");
+        n++;
+    }
+    out->n = n;
+    return CN_OK;
+}
+
+#define MAX_QPARAMS 128
+
 cn_status_t cn_quantizer_create(cn_quantizer_t **out, const char *name, cn_metric_t metric,
                                 uint32_t dim, const cn_params_t *params, char *err,
                                 size_t errlen) {
@@ -149,7 +151,12 @@ cn_status_t cn_quantizer_create(cn_quantizer_t **out, const char *name, cn_metri
                                         errlen);
     if (st != CN_OK) return st;
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "%s: dimension is 0", what);
-    return c->create_quantizer(out, metric, dim, params, err, errlen);
+    cn_param_t items[MAX_QPARAMS];
+    cn_params_t full;
+    st = cn_component_fill_defaults(c, CN_ROLE_BUILD, params, items, MAX_QPARAMS, &full, err,
+                                    errlen);
+    if (st != CN_OK) return st;
+    return c->create_quantizer(out, metric, dim, &full, err, errlen);
 }
 
 /* ---- generic store persistence ------------------------------------------------ */

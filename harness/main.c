@@ -2,7 +2,7 @@
  * harness/main.c — the `cannoli` command line.
  *
  *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
- *               [--keep-going] [--cache-dir DIR]
+ *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]
  *   cannoli cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
@@ -33,7 +33,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
-    "                  [--keep-going] [--cache-dir DIR]\n"
+    "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
     "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
@@ -110,6 +110,7 @@ static int cmd_run(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-cache")) o.use_cache = 0;
         else if (!strcmp(argv[i], "--no-plot")) plot = 0;
         else if (!strcmp(argv[i], "--keep-going")) o.keep_going = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
         else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);

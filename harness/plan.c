@@ -65,7 +65,8 @@ static int check_components(const cn_experiment_t *exp, const cn_plan_shape_t *s
     if (cn_quantizer_create(&q, a->quantizer, shape->metric, shape->dim, &qps, e2, sizeof e2) !=
         CN_OK) {
         cn_error(err, errlen, CN_EINVAL, "%s:%d: algorithm '%s': quantizer %s {%s} on %s (dim %u, %s): %s",
-                 exp->path, axis_line(&a->qparams, "name", a->line), a->name, a->quantizer,
+                 exp->path, a->qparams.naxes ? a->qparams.axes[0].line : a->line, a->name,
+                 a->quantizer,
                  b->qp.text, shape->dataset, shape->dim, cn_metric_name(shape->metric), e2);
         return -1;
     }
@@ -134,9 +135,32 @@ static int plan_search(const cn_experiment_t *exp, const cn_plan_shape_t *shape,
     return 0;
 }
 
+/* 1 when `name` is one of the comma-separated names of `only`. */
+static int listed(const char *only, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = only; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
 int cn_plan_make(cn_plan_t *plan, const cn_experiment_t *exp, const cn_plan_shape_t *shape,
-                 const cn_done_set_t *done, char *err, size_t errlen) {
+                 const cn_done_set_t *done, const char *only, char *err, size_t errlen) {
     memset(plan, 0, sizeof *plan);
+    for (const char *p = only; p && *p;) {
+        size_t len = strcspn(p, ",");
+        int known = 0;
+        for (size_t ai = 0; ai < exp->nalgos; ai++)
+            known |= strlen(exp->algos[ai].name) == len && !strncmp(p, exp->algos[ai].name, len);
+        if (!known) {
+            cn_error(err, errlen, CN_EINVAL, "%s: --only names '%.*s', which is not an algorithm "
+                     "of this config", exp->path, (int)len, p);
+            return -1;
+        }
+        p += len + (p[len] == ',');
+    }
     size_t total = 0;
     for (size_t ai = 0; ai < exp->nalgos; ai++)
         total += cn_grid_size(&exp->algos[ai].qparams) * cn_grid_size(&exp->algos[ai].build);
@@ -147,6 +171,7 @@ int cn_plan_make(cn_plan_t *plan, const cn_experiment_t *exp, const cn_plan_shap
     }
     for (size_t ai = 0; ai < exp->nalgos; ai++) {
         const cn_algo_cfg_t *a = &exp->algos[ai];
+        if (only && !listed(only, a->name)) continue;
         const cn_component_t *qc = cn_registry_find(a->quantizer, CN_COMPONENT_QUANTIZER);
         const cn_component_t *ic = cn_registry_find(a->index, CN_COMPONENT_INDEX);
         size_t nq = cn_grid_size(&a->qparams), nb = cn_grid_size(&a->build);

@@ -65,10 +65,11 @@ typedef struct cn_plan_shape {
 } cn_plan_shape_t;
 
 /* Makes the plan of exp on a dataset of `shape`, marking the points of
- * `done` (may be NULL). Errors name the config file and the algorithm's
- * line. 0 or -1. */
+ * `done` (may be NULL); `only` ("a,b", or NULL for all) keeps the algorithms
+ * of those names (an unknown name is an error). Errors name the config file
+ * and the algorithm's line. 0 or -1. */
 int cn_plan_make(cn_plan_t *plan, const cn_experiment_t *exp, const cn_plan_shape_t *shape,
-                 const cn_done_set_t *done, char *err, size_t errlen);
+                 const cn_done_set_t *done, const char *only, char *err, size_t errlen);
 void cn_plan_free(cn_plan_t *plan);
 
 /* Prints the plan (dry run), one line per build point and one per skipped

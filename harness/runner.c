@@ -149,7 +149,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
             ds.name, ds.n_train, ds.n_test, ds.dim, cn_metric_name(ds.metric),
             cn_simd_name(cn_simd_level()), cn_build_id(), cn_build_commit());
     cn_plan_shape_t shape = {ds.name, ds.dim, ds.metric};
-    if (cn_plan_make(&plan, exp, &shape, &done, err, errlen)) goto out;
+    if (cn_plan_make(&plan, exp, &shape, &done, opts->only, err, errlen)) goto out;
     if (opts->dry_run) {
         cn_plan_print(&plan, stdout);
         printf("dry run: %zu search points to run, %zu already in %s, %zu skipped; nothing "

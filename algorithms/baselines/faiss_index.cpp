@@ -65,6 +65,7 @@
 #include <faiss/utils/random.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -87,6 +88,7 @@ const char *const kernels_note = "faiss-generic";
 struct fx_index {
     cn_index_t base; /* first member: cn_index_t */
     std::string factory;
+    bool from_factory = false; /* the user gave `factory` (named parameters then refused) */
     long long efc, train_size, seed;
     faiss::Index *index;
     faiss::IndexHNSW *hnsw; /* index viewed as HNSW, or nullptr */
@@ -232,9 +234,29 @@ cn_status_t make_faiss(fx_index *f, char *err, size_t errlen) {
     return CN_OK;
 }
 
+/* 1 when "k=v;k=v" text names key. */
+bool text_has_key(const char *text, const char *key) {
+    size_t n = std::strlen(key);
+    for (const char *p = text; p && *p;) {
+        if (std::strncmp(p, key, n) == 0 && p[n] == '=') return true;
+        const char *semi = std::strchr(p, ';');
+        p = semi ? semi + 1 : nullptr;
+    }
+    return false;
+}
+
 cn_status_t fx_build(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
                      size_t errlen) {
     fx_index *f = cast(ix);
+    /* A factory string replaces the named parameters: a row naming both
+     * would claim a value that was not used. */
+    static const char *const named[] = {"type", "M", "pq_m", "nbits", "nlist"};
+    for (const char *k : named)
+        if (f->from_factory && text_has_key(ix->build_params, k))
+            return cn_error(err, errlen, CN_EINVAL,
+                            "faiss: give either 'factory' or the named parameters "
+                            "(type, M, pq_m, nbits, nlist), not both ('%s')",
+                            k);
     if (!cn_store_is_dense_f32(store))
         return cn_error(err, errlen, CN_EUNSUPPORTED,
                         "faiss: needs a dense_f32 store (quantizer 'plain'; choose Faiss's "
@@ -323,16 +345,16 @@ cn_status_t fx_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *p, char *
     fx_ctx *c = (fx_ctx *)ctx->priv;
     /* A swept parameter the index does not read would produce identical rows
      * that claim different settings: refuse it. */
-    if (cn_params_find(p, "ef") && !f->hnsw)
+    if (cn_params_find(ctx->given, "ef") && !f->hnsw)
         return cn_error(err, errlen, CN_EINVAL,
                         "faiss: 'ef' applies to HNSW indexes, '%s' is not one",
                         f->factory.c_str());
-    if (cn_params_find(p, "nprobe") && !f->ivf)
+    if (cn_params_find(ctx->given, "nprobe") && !f->ivf)
         return cn_error(err, errlen, CN_EINVAL,
                         "faiss: 'nprobe' applies to IVF indexes, '%s' is not one",
                         f->factory.c_str());
-    c->ef = (int)cn_params_int(p, "ef", 16);
-    c->nprobe = (int)cn_params_int(p, "nprobe", 1);
+    c->ef = (int)cn_params_get_int(p, "ef");
+    c->nprobe = (int)cn_params_get_int(p, "nprobe");
     /* Faiss 1.7.3's HNSW::search sizes its candidate list with the index's
      * own efSearch (SearchParametersHNSW only reaches the stopping rule), so
      * ef is set on the shared index here, never during a search: the harness
@@ -467,11 +489,34 @@ const cn_index_ops_t fx_ops = {
     fx_bytes, fx_save, fx_load,     fx_destroy,
 };
 
+const cn_param_spec_t fx_params[] = {
+    {"factory", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "", nullptr,
+     "Faiss index_factory string ('HNSW32,Flat', 'HNSW32_PQ16', 'HNSW32,SQ8', 'IVF1024,PQ16', "
+     "'Flat'); replaces type/M/pq_m/nbits/nlist", 0},
+    {"type", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "hnsw_flat",
+     "hnsw_flat|hnsw_pq|hnsw_sq|ivfpq|flat", "index when no factory string is given", 0},
+    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "32", nullptr, "HNSW links per node (2M on level 0)", 0},
+    {"pq_m", CN_PARAM_INT, CN_ROLE_BUILD, 1, 4096, "16", nullptr,
+     "PQ subspaces (hnsw_pq, ivfpq); must divide the dimension", 0},
+    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 1, 16, "8", nullptr,
+     "bits per PQ code (ivfpq; hnsw_pq: 8) or SQ bits 4|6|8|16 (hnsw_sq)", 0},
+    {"nlist", CN_PARAM_INT, CN_ROLE_BUILD, 1, 16777216, "1024", nullptr, "IVF lists (ivfpq)", 0},
+    {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", nullptr,
+     "HNSW candidate list size while building (also with a factory string)", 0},
+    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 0, 2147483647, "100000", nullptr,
+     "rows (drawn with seed) that train PQ/SQ/IVF; 0 = all", 0},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "1234", nullptr,
+     "HNSW level generator, k-means and training sample", 0},
+    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "16", nullptr, "HNSW efSearch (a search returns at most ef candidates)", CN_PARAM_F_RESULT_POOL},
+    {"nprobe", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 16777216, "1", nullptr, "IVF lists visited", 0},
+};
+
+
 /* The factory string of the named parameters. */
 cn_status_t named_factory(const cn_params_t *p, std::string *out, char *err, size_t errlen) {
-    std::string type = cn_params_str(p, "type", "hnsw_flat");
-    long long M = cn_params_int(p, "M", 32), pq_m = cn_params_int(p, "pq_m", 16);
-    long long nbits = cn_params_int(p, "nbits", 8), nlist = cn_params_int(p, "nlist", 1024);
+    std::string type = cn_params_get_str(p, "type");
+    long long M = cn_params_get_int(p, "M"), pq_m = cn_params_get_int(p, "pq_m");
+    long long nbits = cn_params_get_int(p, "nbits"), nlist = cn_params_get_int(p, "nlist");
     char buf[128];
     if (type == "hnsw_flat") {
         snprintf(buf, sizeof buf, "HNSW%lld,Flat", M);
@@ -502,16 +547,12 @@ cn_status_t named_factory(const cn_params_t *p, std::string *out, char *err, siz
 cn_status_t fx_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const cn_params_t *p,
                       char *err, size_t errlen) {
     *out = nullptr;
-    const char *factory = cn_params_str(p, "factory", "");
+    const char *factory = cn_params_get_str(p, "factory");
     std::string fs;
     if (factory && *factory) {
-        static const char *const named[] = {"type", "M", "pq_m", "nbits", "nlist"};
-        for (const char *k : named)
-            if (cn_params_find(p, k))
-                return cn_error(err, errlen, CN_EINVAL,
-                                "faiss: give either 'factory' or the named parameters "
-                                "(type, M, pq_m, nbits, nlist), not both ('%s')",
-                                k);
+        /* The constructor sees defaults filled in; whether the user also
+         * gave a named parameter is checked against the parameters as given
+         * (ix->build_params) when the index is built: fx_build. */
         fs = factory;
     } else {
         cn_status_t st = named_factory(p, &fs, err, errlen);
@@ -525,9 +566,10 @@ cn_status_t fx_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const 
     f->base.kernels = kernels_note;
     f->base.self_contained = 1;
     f->factory = fs;
-    f->efc = cn_params_int(p, "ef_construction", 200);
-    f->train_size = cn_params_int(p, "train_size", 100000);
-    f->seed = cn_params_int(p, "seed", 1234);
+    f->from_factory = factory && *factory;
+    f->efc = cn_params_get_int(p, "ef_construction");
+    f->train_size = cn_params_get_int(p, "train_size");
+    f->seed = cn_params_get_int(p, "seed");
     cn_status_t st = make_faiss(f, err, errlen);
     if (st != CN_OK) {
         delete f;
@@ -537,27 +579,6 @@ cn_status_t fx_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const 
     return CN_OK;
 }
 
-const cn_param_spec_t fx_params[] = {
-    {"factory", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "", nullptr,
-     "Faiss index_factory string ('HNSW32,Flat', 'HNSW32_PQ16', 'HNSW32,SQ8', 'IVF1024,PQ16', "
-     "'Flat'); replaces type/M/pq_m/nbits/nlist", 0},
-    {"type", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "hnsw_flat",
-     "hnsw_flat|hnsw_pq|hnsw_sq|ivfpq|flat", "index when no factory string is given", 0},
-    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "32", nullptr, "HNSW links per node (2M on level 0)", 0},
-    {"pq_m", CN_PARAM_INT, CN_ROLE_BUILD, 1, 4096, "16", nullptr,
-     "PQ subspaces (hnsw_pq, ivfpq); must divide the dimension", 0},
-    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 1, 16, "8", nullptr,
-     "bits per PQ code (ivfpq; hnsw_pq: 8) or SQ bits 4|6|8|16 (hnsw_sq)", 0},
-    {"nlist", CN_PARAM_INT, CN_ROLE_BUILD, 1, 16777216, "1024", nullptr, "IVF lists (ivfpq)", 0},
-    {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", nullptr,
-     "HNSW candidate list size while building (also with a factory string)", 0},
-    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 0, 2147483647, "100000", nullptr,
-     "rows (drawn with seed) that train PQ/SQ/IVF; 0 = all", 0},
-    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "1234", nullptr,
-     "HNSW level generator, k-means and training sample", 0},
-    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "16", nullptr, "HNSW efSearch (a search returns at most ef candidates)", CN_PARAM_F_RESULT_POOL},
-    {"nprobe", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 16777216, "1", nullptr, "IVF lists visited", 0},
-};
 
 const cn_component_t fx_component = {
     "faiss",

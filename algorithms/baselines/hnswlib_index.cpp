@@ -7,7 +7,9 @@
  * makes that so. It copies the vectors of a dense_f32 store into hnswlib
  * (which keeps its own copy next to the links, hnswlib's layout), builds with
  * addPoint in an OpenMP loop (hnswlib's documented parallel insert), and
- * searches with searchKnn. Cosine uses hnswlib's inner-product space over the
+ * searches like searchKnn but with each context's own ef (hl_search: the
+ * shared index is never written by a query, so query threads do not race).
+ * Cosine uses hnswlib's inner-product space over the
  * store's normalised rows; queries are normalised here.
  *
  * hnswlib 0.6.2 chooses AVX/AVX-512 kernels only when the compiler targets
@@ -19,9 +21,11 @@
  */
 #include <hnswlib/hnswlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <queue>
 #include <string>
 #include <vector>
 
@@ -100,15 +104,33 @@ void hl_ctx_free(cn_search_ctx_t *ctx) {
 
 cn_status_t hl_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *p, char *, size_t) {
     hl_ctx *c = (hl_ctx *)ctx->priv;
-    c->ef = (size_t)cn_params_int(p, "ef", 10);
+    c->ef = (size_t)cn_params_get_int(p, "ef");
     return CN_OK;
 }
 
+/* One query at this context's ef, without writing to the shared index.
+ *
+ * hnswlib 0.6.2's searchKnn reads ef from the index (ef_, a plain size_t that
+ * setEf writes): calling setEf from the query threads is a data race (TSan
+ * reports it even when every thread writes the same value) and, with two
+ * contexts at different ef, a wrong answer. 0.6.2 has no per-call ef (later
+ * versions' SearchStopCondition came with 0.8), so this is searchKnn's body
+ * (hnswalg.h, 0.6.2) with ef passed in: the greedy descent written out, then
+ * the library's own searchBaseLayerST, the same kernels, the same work. The
+ * shared index is only read; ef_ is never touched after the build.
+ *
+ * Stats: the descent is counted here; the base layer through hnswlib's
+ * atomic counters (metric_*), as a before/after difference — exact with one
+ * query thread, but with several it also counts the other threads' work in
+ * that window (hnswlib keeps no per-query counter). Allocation failure
+ * (std::bad_alloc from the library's queues) cannot cross into C: it is
+ * caught and the query returns nothing, counted in ndropped. */
 size_t hl_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t *ids,
                  float *scores) {
     const hl_index *h = cast(ix);
     hl_ctx *c = (hl_ctx *)ctx->priv;
-    if (!h->alg || !ctx->query || !ctx->query->dense) return 0;
+    const hnswlib::HierarchicalNSW<float> *a = h->alg;
+    if (!a || !ctx->query || !ctx->query->dense || k == 0 || a->cur_element_count == 0) return 0;
     const float *q = ctx->query->dense;
     if (ix->metric == CN_METRIC_COSINE) {
         double s = 0;
@@ -117,20 +139,54 @@ size_t hl_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint32_t 
         for (uint32_t j = 0; j < ix->dim; j++) c->q[j] = q[j] * inv;
         q = c->q.data();
     }
-    /* setEf is a member of the shared index; all threads of one search point
-     * set the same value, so the race is benign (hnswlib's own usage). */
-    if (h->alg->ef_ != c->ef) h->alg->setEf(c->ef);
-    long d0 = h->alg->metric_distance_computations.load(std::memory_order_relaxed);
-    long h0 = h->alg->metric_hops.load(std::memory_order_relaxed);
-    auto res = h->alg->searchKnn(q, k);
-    ctx->stats.ndist += (uint64_t)(h->alg->metric_distance_computations.load() - d0);
-    ctx->stats.nhops += (uint64_t)(h->alg->metric_hops.load() - h0);
-    size_t n = res.size();
+    uint64_t ndist = 1, nhops = 0;
+    hnswlib::tableint cur = a->enterpoint_node_;
+    float dcur = a->fstdistfunc_(q, a->getDataByInternalId(cur), a->dist_func_param_);
+    for (int level = a->maxlevel_; level > 0; level--) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            const unsigned int *l = a->get_linklist(cur, level);
+            int size = a->getListCount(const_cast<unsigned int *>(l));
+            const hnswlib::tableint *nb = (const hnswlib::tableint *)(l + 1);
+            nhops++;
+            ndist += (uint64_t)size;
+            for (int i = 0; i < size; i++) {
+                if (nb[i] >= a->cur_element_count) continue; /* searchKnn throws "cand error" */
+                float d = a->fstdistfunc_(q, a->getDataByInternalId(nb[i]), a->dist_func_param_);
+                if (d < dcur) {
+                    dcur = d;
+                    cur = nb[i];
+                    changed = true;
+                }
+            }
+        }
+    }
+    size_t ef = std::max(c->ef, k);
+    long d0 = a->metric_distance_computations.load(std::memory_order_relaxed);
+    long h0 = a->metric_hops.load(std::memory_order_relaxed);
+    std::priority_queue<std::pair<float, hnswlib::tableint>,
+                        std::vector<std::pair<float, hnswlib::tableint>>,
+                        hnswlib::HierarchicalNSW<float>::CompareByFirst>
+        top;
+    try {
+        top = a->num_deleted_ ? a->searchBaseLayerST<true, true>(cur, q, ef)
+                              : a->searchBaseLayerST<false, true>(cur, q, ef);
+    } catch (const std::bad_alloc &) {
+        ctx->stats.ndropped += k;
+        return 0;
+    }
+    ndist += (uint64_t)(a->metric_distance_computations.load(std::memory_order_relaxed) - d0);
+    nhops += (uint64_t)(a->metric_hops.load(std::memory_order_relaxed) - h0);
+    ctx->stats.ndist += ndist;
+    ctx->stats.nhops += nhops;
+    while (top.size() > k) top.pop();
+    size_t n = top.size();
     for (size_t i = n; i > 0; i--) {
-        float d = res.top().first;
-        ids[i - 1] = (uint32_t)res.top().second;
+        float d = top.top().first;
+        ids[i - 1] = (uint32_t)a->getExternalLabel(top.top().second);
         scores[i - 1] = ix->metric == CN_METRIC_L2 ? d : d - 1.0f;
-        res.pop();
+        top.pop();
     }
     return n;
 }
@@ -251,9 +307,9 @@ cn_status_t hl_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const 
     h->base.ops = &hl_ops;
     h->base.metric = metric;
     h->base.dim = dim;
-    h->M = (size_t)cn_params_int(p, "M", 16);
-    h->efc = (size_t)cn_params_int(p, "ef_construction", 200);
-    h->seed = (size_t)cn_params_int(p, "seed", 100);
+    h->M = (size_t)cn_params_get_int(p, "M"); /* defaults filled in from hl_params */
+    h->efc = (size_t)cn_params_get_int(p, "ef_construction");
+    h->seed = (size_t)cn_params_get_int(p, "seed");
     *out = &h->base;
     return CN_OK;
 }

@@ -1,11 +1,22 @@
 /*
- * core/common.c — status strings, metric names, error buffers, allocator hook.
+ * core/common.c — status strings, metric names, error buffers, allocator hook,
+ * aligned (huge-page) blocks, progress hook.
+ *
+ * Threads: everything here may be called from OpenMP threads at once
+ * (build threads and query threads allocate). The one lazily computed value,
+ * the CANNOLI_HUGEPAGES switch, is a C11 atomic: several threads may compute
+ * it the first time, all get the same answer, and none reads a torn or
+ * unsynchronised value (a plain `static int` here was a data race, reported
+ * by ThreadSanitizer). The allocator and progress hooks are set once by the
+ * host before any thread starts (cn_set_allocator / cn_set_progress are not
+ * thread-safe, by contract).
  */
 #define _DEFAULT_SOURCE /* madvise */
 #include "cannoli/common.h"
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +138,16 @@ void cn_free(void *ptr) {
 #define CN_HUGE_MIN ((size_t)8 << 20)
 
 static int hugepages_wanted(void) {
-    static int wanted = -1; /* racy but idempotent */
-    if (wanted < 0) {
+    /* -1 = not read yet. Relaxed is enough: the value depends on nothing
+     * else in memory, and a thread that sees -1 recomputes the same answer. */
+    static atomic_int wanted = -1;
+    int w = atomic_load_explicit(&wanted, memory_order_relaxed);
+    if (w < 0) {
         const char *e = getenv("CANNOLI_HUGEPAGES");
-        wanted = !(e && strcmp(e, "0") == 0);
+        w = !(e && strcmp(e, "0") == 0);
+        atomic_store_explicit(&wanted, w, memory_order_relaxed);
     }
-    return wanted;
+    return w;
 }
 
 void *cn_aligned_alloc(size_t size) {

@@ -37,9 +37,15 @@ static cn_status_t make_index(cn_index_t **out, const cn_component_t *c, cn_metr
     size_t len = cn_params_format(bp, NULL, 0);
     char *ps = cn_malloc(len + 1);
     if (!ps) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
-    cn_params_format(bp, ps, len + 1);
+    cn_params_format(bp, ps, len + 1); /* as given: written into saved files */
+    /* The constructor reads its parameters completed with the schema's
+     * defaults (cn_params_get_*), so defaults live in the schema only. */
+    cn_param_t full_items[2 * MAX_PARAMS];
+    cn_params_t full;
     cn_index_t *ix = NULL;
-    st = c->create_index(&ix, metric, dim, bp, err, errlen);
+    st = cn_component_fill_defaults(c, CN_ROLE_BUILD, bp, full_items, 2 * MAX_PARAMS, &full, err,
+                                    errlen);
+    if (st == CN_OK) st = c->create_index(&ix, metric, dim, &full, err, errlen);
     if (st != CN_OK) {
         cn_free(ps);
         return st;
@@ -52,12 +58,92 @@ static cn_status_t make_index(cn_index_t **out, const cn_component_t *c, cn_metr
     return CN_OK;
 }
 
+/* ---- generic parameters ------------------------------------------------------- */
+
+const cn_param_spec_t cn_index_generic_params[] = {
+    {"build_on", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "original", "original|quantized",
+     "store the structure is built on: the full-precision vectors (kANNolo) or the "
+     "quantizer's codes", 0},
+    {"rerank", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
+     "re-score the best max(rerank, k) candidates with the full-precision vectors "
+     "(0 = off; needs a lossy quantizer)", 0},
+};
+const size_t cn_index_generic_nparams =
+    sizeof cn_index_generic_params / sizeof cn_index_generic_params[0];
+
+const cn_param_spec_t *cn_index_generic_param(const char *key) {
+    for (size_t i = 0; key && i < cn_index_generic_nparams; i++)
+        if (strcmp(cn_index_generic_params[i].name, key) == 0) return &cn_index_generic_params[i];
+    return NULL;
+}
+
+/* Splits p into the generic parameters of `role` (validated here against
+ * their own schema) and the rest (copied into rest_items, for the
+ * component's schema). A component that declares a generic name itself
+ * keeps it. */
+static cn_status_t split_generic(const cn_component_t *c, const cn_params_t *p,
+                                 cn_param_role_t role, cn_param_t *rest_items, cn_params_t *rest,
+                                 long long *rerank, char *err, size_t errlen) {
+    rest->items = rest_items;
+    rest->n = 0;
+    size_t n = p ? p->n : 0;
+    if (n > MAX_PARAMS)
+        return cn_error(err, errlen, CN_EINVAL, "index '%s': too many parameters", c->name);
+    for (size_t i = 0; i < n; i++) {
+        const cn_param_t *it = &p->items[i];
+        const cn_param_spec_t *g = cn_index_generic_param(it->key);
+        int own = 0;
+        for (size_t j = 0; g && j < c->n_params; j++) own |= strcmp(c->params[j].name, g->name) == 0;
+        if (!g || own || g->role != role) {
+            rest_items[rest->n++] = *it;
+            continue;
+        }
+        cn_params_t one = {it, 1};
+        char what[MAX_NAME_LEN + 16];
+        snprintf(what, sizeof what, "index '%s'", c->name);
+        cn_status_t st = cn_params_validate(what, g, 1, &one, role, err, errlen);
+        if (st != CN_OK) return st;
+        if (rerank && strcmp(g->name, "rerank") == 0) *rerank = it->i;
+    }
+    return CN_OK;
+}
+
+cn_status_t cn_index_check_search(const cn_component_t *c, const cn_params_t *search, size_t k,
+                                  const char **which, char *err, size_t errlen) {
+    if (which) *which = NULL;
+    long long rerank = cn_params_int(search, "rerank", 0);
+    for (size_t j = 0; c && j < c->n_params; j++) {
+        const cn_param_spec_t *s = &c->params[j];
+        if (!(s->flags & CN_PARAM_F_RESULT_POOL)) continue;
+        const cn_param_t *v = cn_params_find(search, s->name);
+        if (!v) continue;
+        if ((long long)k > v->i) {
+            if (which) *which = "k";
+            return cn_error(err, errlen, CN_EINVAL,
+                            "k = %zu exceeds %s = %lld (a search returns at most %s candidates)",
+                            k, s->name, v->i, s->name);
+        }
+        if (rerank > v->i) {
+            if (which) *which = "rerank";
+            return cn_error(err, errlen, CN_EINVAL,
+                            "rerank = %lld exceeds %s = %lld (a search returns at most %s "
+                            "candidates to re-score)",
+                            rerank, s->name, v->i, s->name);
+        }
+    }
+    return CN_OK;
+}
+
 cn_status_t cn_index_create(cn_index_t **out, const char *name, cn_metric_t metric, uint32_t dim,
                             const cn_params_t *build_params, char *err, size_t errlen) {
     *out = NULL;
     const cn_component_t *c = cn_registry_find(name, CN_COMPONENT_INDEX);
     if (!c) return cn_error(err, errlen, CN_ENOTFOUND, "unknown index '%s'", name ? name : "");
-    return make_index(out, c, metric, dim, build_params, err, errlen);
+    cn_param_t items[MAX_PARAMS];
+    cn_params_t rest;
+    cn_status_t st = split_generic(c, build_params, CN_ROLE_BUILD, items, &rest, NULL, err, errlen);
+    if (st != CN_OK) return st;
+    return make_index(out, c, metric, dim, &rest, err, errlen);
 }
 
 static cn_status_t check_store(const cn_index_t *ix, const cn_store_t *s, const char *role,
@@ -99,6 +185,10 @@ cn_status_t cn_index_build(cn_index_t *ix, cn_store_t *build_store, cn_store_t *
     if (threads <= 0) threads = max_threads();
     st = ix->ops->build(ix, build_store, threads, err, errlen);
     if (st != CN_OK) return st;
+    /* Build-only tables (PQ's SDC) go now: a fresh index and a reloaded one
+     * hold, and report, the same bytes. */
+    if (build_store->ops->drop_build_scratch) build_store->ops->drop_build_scratch(build_store);
+    if (search_store->ops->drop_build_scratch) search_store->ops->drop_build_scratch(search_store);
     ix->n = n;
     ix->store = cn_store_retain(search_store);
     ix->rerank_store = cn_store_retain(rerank_store);
@@ -174,42 +264,61 @@ static cn_status_t reserve_candidates(cn_search_ctx_t *ctx, size_t n) {
 cn_status_t cn_search_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *search, char *err,
                                      size_t errlen) {
     const cn_index_t *ix = ctx->ix;
-    size_t n = search ? search->n : 0;
-    if (n > MAX_PARAMS)
-        return cn_error(err, errlen, CN_EINVAL, "index '%s': too many search parameters",
-                        index_name(ix));
     cn_param_t items[MAX_PARAMS];
     cn_params_t rest = {items, 0};
     long long rerank = 0;
-    for (size_t i = 0; i < n; i++) {
-        const cn_param_t *it = &search->items[i];
-        if (it->key && strcmp(it->key, "rerank") == 0) {
-            if (it->type != CN_PARAM_INT || it->i < 0 || it->i > 1000000)
-                return cn_error(err, errlen, CN_EINVAL,
-                                "index '%s': parameter 'rerank' must be an integer in [0, 1000000]",
-                                index_name(ix));
-            rerank = it->i;
-        } else {
-            items[rest.n++] = *it;
+    size_t pool = 0;
+    const char *pool_name = NULL;
+    if (ix->component) {
+        const cn_component_t *c = ix->component;
+        cn_status_t st = split_generic(c, search, CN_ROLE_SEARCH, items, &rest, &rerank, err,
+                                       errlen);
+        if (st != CN_OK) return st;
+        char what[MAX_NAME_LEN + 16];
+        snprintf(what, sizeof what, "index '%s'", c->name);
+        st = cn_params_validate(what, c->params, c->n_params, &rest, CN_ROLE_SEARCH, err, errlen);
+        if (st != CN_OK) return st;
+        char why[256];
+        if (cn_index_check_search(c, search, 1, NULL, why, sizeof why) != CN_OK)
+            return cn_error(err, errlen, CN_EINVAL, "%s: %s", what, why);
+        for (size_t j = 0; j < c->n_params; j++) {
+            const cn_param_t *v = (c->params[j].flags & CN_PARAM_F_RESULT_POOL)
+                                      ? cn_params_find(search, c->params[j].name)
+                                      : NULL;
+            if (v && v->i > 0) {
+                pool = (size_t)v->i;
+                pool_name = c->params[j].name;
+            }
         }
+    } else if (search) {
+        if (search->n > MAX_PARAMS)
+            return cn_error(err, errlen, CN_EINVAL, "index '%s': too many search parameters",
+                            index_name(ix));
+        for (size_t i = 0; i < search->n; i++) items[rest.n++] = search->items[i];
     }
     if (rerank > 0 && !ix->rerank_store)
         return cn_error(err, errlen, CN_EINVAL,
                         "index '%s': 'rerank' needs a full-precision store to re-score with; "
                         "this index is searched at full precision already",
                         index_name(ix));
-    if (ix->component) {
-        char what[MAX_NAME_LEN + 16];
-        snprintf(what, sizeof what, "index '%s'", ix->component->name);
-        cn_status_t st = cn_params_validate(what, ix->component->params, ix->component->n_params,
-                                            &rest, CN_ROLE_SEARCH, err, errlen);
-        if (st != CN_OK) return st;
-    }
     if (rerank > 0 && reserve_candidates(ctx, (size_t)rerank) != CN_OK)
         return cn_error(err, errlen, CN_ENOMEM, "out of memory for rerank=%lld", rerank);
-    cn_status_t st = ix->ops->ctx_set_params(ctx, &rest, err, errlen);
+    /* The implementation sees every parameter of its search schema (defaults
+     * written once, in the schema), and the caller's own set in ctx->given. */
+    cn_param_t full_items[MAX_PARAMS];
+    cn_params_t full = rest;
+    if (ix->component) {
+        cn_status_t st = cn_component_fill_defaults(ix->component, CN_ROLE_SEARCH, &rest,
+                                                    full_items, MAX_PARAMS, &full, err, errlen);
+        if (st != CN_OK) return st;
+    }
+    ctx->given = &rest;
+    cn_status_t st = ix->ops->ctx_set_params(ctx, &full, err, errlen);
+    ctx->given = NULL;
     if (st != CN_OK) return st;
     ctx->rerank = (size_t)rerank;
+    ctx->pool = pool;
+    ctx->pool_name = pool_name;
     return CN_OK;
 }
 
@@ -234,6 +343,11 @@ cn_status_t cn_index_search(cn_search_ctx_t *ctx, const cn_vec_t *q, size_t k, u
     if (found) *found = 0;
     const cn_index_t *ix = ctx->ix;
     if (k == 0) return cn_error(err, errlen, CN_EINVAL, "search: k must be at least 1");
+    if (ctx->pool && k > ctx->pool)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "search: k = %zu exceeds %s = %zu (a search returns at most %s "
+                        "candidates)",
+                        k, ctx->pool_name, ctx->pool, ctx->pool_name);
     cn_status_t st = ctx->ev->ops->set_query(ctx->ev, q, err, errlen);
     if (st != CN_OK) return st;
     memset(&ctx->stats, 0, sizeof ctx->stats);
@@ -253,6 +367,7 @@ cn_status_t cn_index_search(cn_search_ctx_t *ctx, const cn_vec_t *q, size_t k, u
         size_t got = ix->ops->search(ix, ctx, nc, ctx->cand_ids, ctx->cand_scores);
         ctx->rerank_ev->ops->dist_batch(ctx->rerank_ev, ctx->cand_ids, got, ctx->cand_scores);
         ctx->stats.ndist += got;
+        ctx->stats.nreranked += got;
         sort_pairs(ctx->cand_scores, ctx->cand_ids, got);
         m = got < k ? got : k;
         memcpy(ids, ctx->cand_ids, m * sizeof *ids);
@@ -316,6 +431,16 @@ size_t cn_index_bytes(const cn_index_t *ix) {
     if (ix->self_contained) return b;
     if (ix->store) b += ix->store->ops->bytes(ix->store);
     if (ix->rerank_store && ix->rerank_store != ix->store)
+        b += ix->rerank_store->ops->bytes(ix->rerank_store);
+    return b;
+}
+
+size_t cn_search_ctx_bytes(const cn_search_ctx_t *ctx) {
+    const cn_index_t *ix = ctx->ix;
+    size_t b = ix->ops->bytes(ix);
+    if (ix->self_contained) return b;
+    b += ix->store->ops->bytes(ix->store);
+    if (ctx->rerank > 0 && ix->rerank_store && ix->rerank_store != ix->store)
         b += ix->rerank_store->ops->bytes(ix->rerank_store);
     return b;
 }

@@ -1,8 +1,14 @@
 /*
  * core/params.c — parameter lookup, formatting and schema validation.
+ *
+ * Defaults live in one place, the schema: the generic layer completes a
+ * parameter set with them (cn_component_params, registry.c) before a
+ * constructor sees it, and constructors read with the cn_params_get_*
+ * accessors, which assert presence instead of taking a default.
  */
 #include "cannoli/params.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +40,31 @@ const char *cn_params_str(const cn_params_t *p, const char *key, const char *def
     const cn_param_t *it = cn_params_find(p, key);
     if (!it || it->type != CN_PARAM_STRING) return def;
     return it->s;
+}
+
+/* The item a cn_params_get_* accessor reads: present by contract. */
+static const cn_param_t *must_find(const cn_params_t *p, const char *key) {
+    const cn_param_t *it = cn_params_find(p, key);
+    assert(it && "parameter missing: constructors get their schema's defaults filled in");
+    return it;
+}
+
+long long cn_params_get_int(const cn_params_t *p, const char *key) {
+    const cn_param_t *it = must_find(p, key);
+    if (!it) return 0;
+    return it->type == CN_PARAM_FLOAT ? (long long)it->f : it->i;
+}
+
+double cn_params_get_float(const cn_params_t *p, const char *key) {
+    const cn_param_t *it = must_find(p, key);
+    if (!it) return 0.0;
+    return it->type == CN_PARAM_INT ? (double)it->i : it->f;
+}
+
+const char *cn_params_get_str(const cn_params_t *p, const char *key) {
+    const cn_param_t *it = must_find(p, key);
+    assert((!it || it->type == CN_PARAM_STRING) && "parameter is not a string");
+    return it && it->type == CN_PARAM_STRING ? it->s : NULL;
 }
 
 size_t cn_params_format(const cn_params_t *p, char *buf, size_t buflen) {

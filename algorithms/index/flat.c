@@ -5,7 +5,7 @@
  * range call (one indirect call per block) and the k best kept in a bounded
  * max-heap. Used for ground truth and as the exact reference in sweeps.
  */
-#include "cannoli/index.h"
+#include "cannoli/registry.h"
 #include "core/heap.h"
 
 #define FLAT_BLOCK 1024
@@ -110,8 +110,8 @@ static const cn_index_ops_t flat_ops = {
     .destroy = flat_destroy,
 };
 
-cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                 const cn_params_t *build_params, char *err, size_t errlen) {
+static cn_status_t flat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                               const cn_params_t *build_params, char *err, size_t errlen) {
     (void)build_params;
     cn_index_t *ix = cn_calloc(1, sizeof *ix);
     if (!ix) return cn_error(err, errlen, CN_ENOMEM, "flat: out of memory");
@@ -121,3 +121,10 @@ cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t 
     *out = ix;
     return CN_OK;
 }
+
+const cn_component_t cn_component_flat = {
+    .name = "flat",
+    .kind = CN_COMPONENT_INDEX,
+    .help = "exact search by a full scan (ground truth, small sets)",
+    .create_index = flat_create,
+};

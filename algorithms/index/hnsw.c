@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cannoli/params.h"
+#include "cannoli/registry.h"
 
 #define HNSW_MAGIC 0x313057534e486e63ull /* bytes "cnHNSW01" when written little-endian */
 
@@ -167,7 +168,7 @@ static void hnsw_ctx_free(cn_search_ctx_t *ctx) {
 static cn_status_t hnsw_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *p, char *err,
                                        size_t errlen) {
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)ctx->priv;
-    long long ef = cn_params_int(p, "ef", 10);
+    long long ef = cn_params_get_int(p, "ef");
     if (ef < 1) return cn_error(err, errlen, CN_EINVAL, "hnsw: ef must be >= 1, got %lld", ef);
     /* Reserve now so that queries never allocate. */
     if (cn_heap_reserve(&sc->res, (size_t)ef + 1) != CN_OK ||
@@ -327,12 +328,12 @@ static const cn_index_ops_t hnsw_ops = {
     .destroy = hnsw_destroy,
 };
 
-cn_status_t cn_index_hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                 const cn_params_t *build_params, char *err, size_t errlen) {
+static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                               const cn_params_t *build_params, char *err, size_t errlen) {
     *out = NULL;
-    long long M = cn_params_int(build_params, "M", 16);
-    long long efc = cn_params_int(build_params, "ef_construction", 200);
-    long long seed = cn_params_int(build_params, "seed", 42);
+    long long M = cn_params_get_int(build_params, "M");
+    long long efc = cn_params_get_int(build_params, "ef_construction");
+    long long seed = cn_params_get_int(build_params, "seed");
     if (M < 2 || M > 512)
         return cn_error(err, errlen, CN_EINVAL, "hnsw: M must be in [2, 512], got %lld", M);
     if (efc < 1)
@@ -354,6 +355,28 @@ cn_status_t cn_index_hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t 
     *out = &h->base;
     return CN_OK;
 }
+
+static const cn_param_spec_t hnsw_params[] = {
+    {"M", CN_PARAM_INT, CN_ROLE_BUILD, 2, 512, "16", NULL,
+     "max neighbours per node on upper layers (2M on layer 0)", 0},
+    {"ef_construction", CN_PARAM_INT, CN_ROLE_BUILD, 1, 100000, "200", NULL,
+     "candidate list size while building", 0},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
+     "seed of the level generator (build is reproducible with one thread)", 0},
+    {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
+     "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
+     CN_PARAM_F_RESULT_POOL},
+};
+
+const cn_component_t cn_component_hnsw = {
+    .name = "hnsw",
+    .kind = CN_COMPONENT_INDEX,
+    .help = "hierarchical navigable small world graph (Malkov & Yashunin), heuristic neighbour "
+            "selection",
+    .params = hnsw_params,
+    .n_params = sizeof hnsw_params / sizeof hnsw_params[0],
+    .create_index = hnsw_create,
+};
 
 /* ---- test hooks ---------------------------------------------------------- */
 

@@ -35,10 +35,29 @@
  * scratch (visited table, heaps, buffers).
  *
  * Connectivity repair: re-pruning can, rarely, remove the last edge into a
- * node, leaving it unreachable on level 0. After the loop a BFS from the
- * entry point finds such nodes and links each from a reachable node that
- * has a free slot (one of its own neighbours if possible, else the nearest
- * reachable node found by a search), so every vector can be returned.
+ * node, leaving it unreachable on level 0. After the loop, rounds of: a BFS
+ * from the entry point finds such nodes (the orphans), and each orphan u is
+ * linked from a reachable node, in order of preference
+ *   1. one of u's own neighbours with a free slot (the link becomes mutual);
+ *   2. the nearest reachable node with a free slot, found by searching for u
+ *      from the entry point (ef_construction);
+ *   3. when every list found is full, the nearest of them gives up a slot
+ *      whose neighbour keeps another in-link (in-degree >= 2, or the entry
+ *      point), farthest slot first, so nobody is orphaned if avoidable;
+ *   4. failing that, the nearest gives up its last slot; the node this
+ *      orphans is the next round's work.
+ * Rounds continue while the number of orphans strictly decreases (so the
+ * pass ends after at most n rounds; in practice one). If orphans remain the
+ * build FAILS (CN_EFORMAT, "hnsw: graph repair left 12 of 10000 nodes
+ * unreachable from the entry point"): the invariant "every vector can be
+ * returned" is what the header promises and what recall numbers silently
+ * depend on, and a slot is always available in principle (n * 2M >= n - 1
+ * slots), so a leftover orphan means the pass is wrong, not the data.
+ *
+ * Allocation: the only allocation inside the parallel loop is the candidate
+ * heap growing (rare: it starts at 2 ef_construction + 2M + 1). If it cannot
+ * grow, the candidate is dropped and counted; a build that dropped any fails
+ * with CN_ENOMEM rather than return a silently degraded graph.
  *
  * Distances: set_query_id(q) once per insertion, one dist_batch per expanded
  * node, dist_pairs for the heuristic. Nothing here knows the store type.
@@ -122,9 +141,10 @@ static size_t search_layer(build_t *b, cn_hnsw_scratch_t *sc, int level, uint32_
         for (size_t j = 0; j < m; j++) {
             float d = sc->nd[j];
             if (!(d < bound)) continue;
-            if (cand->size == cand->cap && cn_heap_reserve(cand, 2 * cand->cap) != CN_OK)
-                continue; /* out of memory: drop this candidate (search degrades) */
-            cn_minheap_push(cand, d, sc->nbr[j]);
+            if (cand->size < cand->cap || cn_heap_reserve(cand, 2 * cand->cap) == CN_OK)
+                cn_minheap_push(cand, d, sc->nbr[j]);
+            else
+                sc->ndropped++; /* out of memory: the build fails after the loop */
             if (res->size < ef) {
                 cn_maxheap_push(res, d, sc->nbr[j]);
                 if (res->size == ef) bound = res->score[0];
@@ -237,10 +257,11 @@ static void insert(build_t *b, cn_hnsw_scratch_t *sc, uint32_t q) {
     }
 }
 
-/* Marks in seen[] every node reachable on level 0 from `from`. */
-static void bfs(const cn_hnsw_t *h, uint32_t from, uint8_t *seen, uint32_t *queue) {
+/* Marks in seen[] every node reachable on level 0 from `from`; returns the
+ * number of nodes it newly marked. queue: n entries of scratch. */
+static size_t bfs(const cn_hnsw_t *h, uint32_t from, uint8_t *seen, uint32_t *queue) {
     size_t head = 0, tail = 0;
-    if (seen[from]) return;
+    if (seen[from]) return 0;
     seen[from] = 1;
     queue[tail++] = from;
     while (head < tail) {
@@ -252,72 +273,144 @@ static void bfs(const cn_hnsw_t *h, uint32_t from, uint8_t *seen, uint32_t *queu
             }
         }
     }
+    return tail;
 }
 
-/* Links every level-0-unreachable node from a reachable one (see top). */
-static cn_status_t repair(build_t *b, cn_hnsw_scratch_t *sc) {
+/* Appends u to v's level-0 list (the caller checked there is room). */
+static void append0(cn_hnsw_t *h, uint32_t v, uint32_t u, uint32_t *indeg) {
+    uint32_t *l = cn_hnsw_list(h, v, 0);
+    l[1 + l[0]] = u;
+    l[0]++;
+    indeg[u]++;
+}
+
+/* Puts u into slot s of v's level-0 list, replacing its neighbour there. */
+static void replace0(cn_hnsw_t *h, uint32_t v, uint32_t s, uint32_t u, uint32_t *indeg) {
+    uint32_t *l = cn_hnsw_list(h, v, 0);
+    indeg[l[s]]--;
+    l[s] = u;
+    indeg[u]++;
+}
+
+/* Links the orphan u from a node marked in seen[] (steps 1-4 at the top).
+ * indeg[]: level-0 in-degrees, kept up to date. Single-threaded. */
+static void link_orphan(build_t *b, cn_hnsw_scratch_t *sc, uint32_t u, const uint8_t *seen,
+                        uint32_t *indeg) {
+    cn_hnsw_t *h = b->h;
+    const uint32_t M0 = h->M0;
+    /* 1. a reachable neighbour of u with room */
+    const uint32_t *lu = cn_hnsw_list(h, u, 0);
+    for (uint32_t j = 1; j <= lu[0]; j++) {
+        uint32_t v = lu[j];
+        if (seen[v] && cn_hnsw_list(h, v, 0)[0] < M0) {
+            append0(h, v, u, indeg);
+            return;
+        }
+    }
+    /* 2. the nearest reachable node with room, searching for u */
+    cn_evaluator_t *ev = sc->ev;
+    ev->ops->set_query_id(ev, u);
+    uint32_t ep = h->entry;
+    float dep = ev->ops->dist(ev, ep);
+    for (int lc = h->max_level; lc > 0; lc--) greedy(b, sc, lc, &ep, &dep);
+    size_t w = search_layer(b, sc, 0, ep, dep, h->efc);
+    uint32_t nearest = CN_HNSW_NONE;
+    for (size_t j = 0; j < w; j++) {
+        uint32_t v = sc->w_ids[j];
+        if (v == u || !seen[v]) continue;
+        if (nearest == CN_HNSW_NONE) nearest = v;
+        if (cn_hnsw_list(h, v, 0)[0] < M0) {
+            append0(h, v, u, indeg);
+            return;
+        }
+    }
+    /* 3. every list found is full: a slot whose neighbour keeps an in-link */
+    for (size_t j = 0; j < w; j++) {
+        uint32_t v = sc->w_ids[j];
+        if (v == u || !seen[v]) continue;
+        const uint32_t *lv = cn_hnsw_list(h, v, 0);
+        for (uint32_t s = lv[0]; s >= 1; s--) {
+            if (lv[s] == h->entry || indeg[lv[s]] >= 2) {
+                replace0(h, v, s, u, indeg);
+                return;
+            }
+        }
+    }
+    /* 4. the nearest gives up its last slot (an orphan for the next round) */
+    uint32_t v = nearest != CN_HNSW_NONE ? nearest : h->entry;
+    uint32_t c = cn_hnsw_list(h, v, 0)[0];
+    if (c < M0)
+        append0(h, v, u, indeg);
+    else
+        replace0(h, v, c, u, indeg);
+}
+
+/* The repair pass (see top). max_rounds < 0: while a round makes progress. */
+static cn_status_t repair(build_t *b, cn_hnsw_scratch_t *sc, int max_rounds, uint32_t *left_out,
+                          char *err, size_t errlen) {
     cn_hnsw_t *h = b->h;
     uint32_t n = h->base.n;
+    cn_status_t st = CN_OK;
+    size_t left = 0, prev = SIZE_MAX;
     uint8_t *seen = (uint8_t *)cn_malloc(n);
     uint32_t *queue = (uint32_t *)cn_malloc((size_t)n * sizeof(uint32_t));
-    if (!seen || !queue) {
-        cn_free(seen);
-        cn_free(queue);
-        return CN_ENOMEM;
+    uint32_t *indeg = (uint32_t *)cn_malloc((size_t)n * sizeof(uint32_t));
+    if (!seen || !queue || !indeg) {
+        st = cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for the graph repair pass");
+        goto done;
     }
-    for (int round = 0; round < 8; round++) {
+    for (int round = 0;; round++) {
         memset(seen, 0, n);
-        bfs(h, h->entry, seen, queue);
-        int fixed = 0;
+        left = n - bfs(h, h->entry, seen, queue);
+        if (left == 0 || left >= prev || (max_rounds >= 0 && round >= max_rounds)) break;
+        prev = left;
+        memset(indeg, 0, (size_t)n * sizeof(uint32_t));
+        for (uint32_t v = 0; v < n; v++) {
+            const uint32_t *l = cn_hnsw_list(h, v, 0);
+            for (uint32_t j = 1; j <= l[0]; j++) indeg[l[j]]++;
+        }
         for (uint32_t u = 0; u < n; u++) {
             if (seen[u]) continue;
-            uint32_t host = CN_HNSW_NONE;
-            const uint32_t *lu = cn_hnsw_list(h, u, 0);
-            for (uint32_t j = 1; j <= lu[0] && host == CN_HNSW_NONE; j++) {
-                if (seen[lu[j]] && cn_hnsw_list(h, lu[j], 0)[0] < h->M0) host = lu[j];
-            }
-            if (host == CN_HNSW_NONE) {
-                cn_evaluator_t *ev = sc->ev;
-                ev->ops->set_query_id(ev, u);
-                uint32_t ep = h->entry;
-                float dep = ev->ops->dist(ev, ep);
-                for (int lc = h->max_level; lc > 0; lc--) greedy(b, sc, lc, &ep, &dep);
-                size_t w = search_layer(b, sc, 0, ep, dep, h->efc);
-                uint32_t fallback = CN_HNSW_NONE;
-                for (size_t j = 0; j < w && host == CN_HNSW_NONE; j++) {
-                    uint32_t v = sc->w_ids[j];
-                    if (v == u || !seen[v]) continue;
-                    if (fallback == CN_HNSW_NONE) fallback = v;
-                    if (cn_hnsw_list(h, v, 0)[0] < h->M0) host = v;
-                }
-                if (host == CN_HNSW_NONE) {
-                    /* every nearby reachable list is full: overwrite the last
-                     * (farthest-selected) slot of the nearest one; a node
-                     * orphaned by this is fixed in the next round */
-                    uint32_t v = fallback != CN_HNSW_NONE ? fallback : h->entry;
-                    uint32_t *lv = cn_hnsw_list(h, v, 0);
-                    if (lv[0] == 0) {
-                        lv[1] = u;
-                        lv[0] = 1;
-                    } else {
-                        lv[lv[0]] = u;
-                    }
-                    bfs(h, u, seen, queue);
-                    fixed++;
-                    continue;
-                }
-            }
-            uint32_t *lh = cn_hnsw_list(h, host, 0);
-            lh[1 + lh[0]] = u;
-            lh[0]++;
+            link_orphan(b, sc, u, seen, indeg);
             bfs(h, u, seen, queue);
-            fixed++;
         }
-        if (!fixed) break;
     }
+    if (left > 0)
+        st = cn_error(err, errlen, CN_EFORMAT,
+                      "hnsw: graph repair left %zu of %u nodes unreachable from the entry point",
+                      left, n);
+done:
+    if (left_out) *left_out = (uint32_t)left;
     cn_free(seen);
     cn_free(queue);
-    return CN_OK;
+    cn_free(indeg);
+    return st;
+}
+
+cn_status_t cn_hnsw_repair(cn_index_t *ix, const cn_store_t *store, int max_rounds,
+                           uint32_t *unreachable, char *err, size_t errlen) {
+    cn_hnsw_t *h = (cn_hnsw_t *)ix;
+    cn_hnsw_scratch_t sc;
+    build_t b;
+    cn_status_t st;
+    memset(&sc, 0, sizeof sc);
+    memset(&b, 0, sizeof b);
+    b.h = h;
+    if (unreachable) *unreachable = 0;
+    if (ix->n == 0) return CN_OK;
+    if (store->n != ix->n)
+        return cn_error(err, errlen, CN_EINVAL, "hnsw repair: store has n=%u, graph n=%u",
+                        store->n, ix->n);
+    if (cn_hnsw_scratch_init(h, &sc, ix->n, h->efc, 1) != CN_OK) {
+        st = cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for the graph repair pass");
+        goto done;
+    }
+    st = cn_store_evaluator(store, &sc.ev, err, errlen);
+    if (st != CN_OK) goto done;
+    st = repair(&b, &sc, max_rounds, unreachable, err, errlen);
+done:
+    cn_hnsw_scratch_free(&sc);
+    return st;
 }
 
 cn_status_t cn_hnsw_build(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
@@ -370,7 +463,16 @@ cn_status_t cn_hnsw_build(cn_index_t *ix, const cn_store_t *store, int threads, 
         cn_free(b.locks);
         b.locks = NULL;
     }
-    if (repair(&b, &scs[0]) != CN_OK) goto nomem;
+    uint64_t dropped = 0;
+    for (int t = 0; t < nt; t++) dropped += scs[t].ndropped;
+    if (dropped > 0) {
+        st = cn_error(err, errlen, CN_ENOMEM,
+                      "hnsw: out of memory building over n=%u vectors (%llu candidates dropped)",
+                      n, (unsigned long long)dropped);
+        goto fail;
+    }
+    st = repair(&b, &scs[0], -1, NULL, err, errlen);
+    if (st != CN_OK) goto fail;
     goto done;
 
 nomem:

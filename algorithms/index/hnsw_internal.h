@@ -18,7 +18,8 @@
  * Invariants after build/load: entry < n and max_level == levels[entry] ==
  * max(levels) when n > 0 (entry == CN_HNSW_NONE, max_level == -1 when n == 0);
  * counts <= capacity; neighbour ids < n, != self, no duplicates in a list;
- * every node reachable from entry on level 0 (ensured by build's repair pass).
+ * every node reachable from entry on level 0 (ensured by build's repair pass:
+ * a build that cannot ensure it fails, see hnsw_build.c).
  */
 #ifndef CN_INDEX_HNSW_INTERNAL_H
 #define CN_INDEX_HNSW_INTERNAL_H
@@ -59,6 +60,8 @@ typedef struct cn_hnsw_scratch {
     uint32_t *nbr;   /* neighbour ids of the node being expanded, M0 + 1 */
     float *nd;       /* their distances, M0 + 1 */
     size_t ef;       /* search: ef param; build: ef_construction */
+    uint64_t ndropped; /* build: candidates dropped because the candidate heap
+                          could not grow (out of memory); the build then fails */
     /* build only */
     cn_evaluator_t *ev; /* own evaluator (owned) */
     uint32_t *w_ids;    /* sorted search results, cap w_cap */
@@ -105,6 +108,17 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
 /* Checks the invariants listed at the top of this file; on failure returns
  * CN_EFORMAT with the first violation in err. ix must be an HNSW index. */
 cn_status_t cn_hnsw_validate(const cn_index_t *ix, char *err, size_t errlen);
+/* The connectivity repair pass of build (hnsw_build.c), run on a built graph
+ * whose level-0 lists a test may have damaged, scoring with an evaluator of
+ * `store` (the build store: same n, dim, metric). max_rounds < 0 repairs
+ * while a round makes progress, as build does; max_rounds >= 0 stops after
+ * that many rounds (0: only counts). *unreachable (may be NULL) = nodes left
+ * unreachable from the entry point on level 0. Returns CN_OK when none is
+ * left, else CN_EFORMAT with build's one-line message
+ * ("hnsw: graph repair left 12 of 10000 nodes unreachable from the entry
+ * point"), or CN_ENOMEM. Single-threaded. */
+cn_status_t cn_hnsw_repair(cn_index_t *ix, const cn_store_t *store, int max_rounds,
+                           uint32_t *unreachable, char *err, size_t errlen);
 /* Top level (-1 if empty), entry point (CN_HNSW_NONE if empty). */
 int cn_hnsw_max_level(const cn_index_t *ix);
 uint32_t cn_hnsw_entry_point(const cn_index_t *ix);
@@ -112,7 +126,7 @@ uint32_t cn_hnsw_entry_point(const cn_index_t *ix);
  * does not reach that level). */
 int cn_hnsw_node_level(const cn_index_t *ix, uint32_t i);
 uint32_t cn_hnsw_degree(const cn_index_t *ix, uint32_t i, int level);
-/* True if ix was created by cn_index_hnsw_create. */
+/* True if ix is an hnsw index (its registry entry cn_component_hnsw). */
 int cn_hnsw_is(const cn_index_t *ix);
 
 #endif

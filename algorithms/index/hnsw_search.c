@@ -25,7 +25,14 @@
  * distance strictly decreases.
  *
  * Stats: ndist counts every distance asked of the evaluator (entry point
- * included), nhops every expanded node (upper levels included).
+ * included), nhops every expanded node (upper levels included), ndropped
+ * what an allocation failure cost the query (0 normally; the search has no
+ * error path, so this is how it stays loud):
+ *   - the result heap cannot grow to ef' = max(ef, k) (k above the ef the
+ *     context reserved for): the search runs with the ef it has, and the
+ *     shortfall ef' - ef is added;
+ *   - the candidate heap cannot grow: the neighbour is still kept as a
+ *     result but never expanded, and counts 1.
  */
 #include <math.h>
 
@@ -40,7 +47,7 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
     cn_evaluator_t *ev = ctx->ev;
     void (*const dist_batch)(cn_evaluator_t *, const uint32_t *, size_t, float *) =
         ev->ops->dist_batch;
-    uint64_t ndist = 1, nhops = 0;
+    uint64_t ndist = 1, nhops = 0, ndropped = 0;
     float *nd = sc->nd;
     uint32_t *nbr = sc->nbr;
 
@@ -70,7 +77,10 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
     /* 2. ef-bounded best-first search on level 0 */
     size_t ef = sc->ef > k ? sc->ef : k;
     cn_heap_t *cand = &sc->cand, *res = &sc->res;
-    if (res->cap < ef && cn_heap_reserve(res, ef) != CN_OK) ef = res->cap; /* degrade on OOM */
+    if (res->cap < ef && cn_heap_reserve(res, ef) != CN_OK) {
+        ndropped += ef - res->cap; /* out of memory: search at the ef we have */
+        ef = res->cap;
+    }
     cn_heap_clear(cand);
     cn_heap_clear(res);
 
@@ -103,9 +113,10 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
         for (size_t j = 0; j < m; j++) {
             const float d = nd[j];
             if (!(d < bound)) continue;
-            if (cand->size == cand->cap && cn_heap_reserve(cand, 2 * cand->cap) != CN_OK)
-                continue; /* out of memory: drop the candidate (recall degrades) */
-            cn_minheap_push(cand, d, nbr[j]);
+            if (cand->size < cand->cap || cn_heap_reserve(cand, 2 * cand->cap) == CN_OK)
+                cn_minheap_push(cand, d, nbr[j]);
+            else
+                ndropped++; /* out of memory: a result, never expanded */
             if (res->size < ef) {
                 cn_maxheap_push(res, d, nbr[j]);
                 if (res->size == ef) bound = res->score[0];
@@ -123,5 +134,6 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
     size_t found = cn_maxheap_drain_sorted(res, ids, scores);
     ctx->stats.ndist += ndist;
     ctx->stats.nhops += nhops;
+    ctx->stats.ndropped += ndropped;
     return found;
 }

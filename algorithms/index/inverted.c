@@ -39,6 +39,7 @@
 
 #include "cannoli/index.h"
 #include "cannoli/params.h"
+#include "cannoli/registry.h"
 #include "core/heap.h"
 
 #define INV_MAGIC 0x313058564e496e63ull /* bytes "cnINVX01" little-endian */
@@ -210,8 +211,8 @@ static cn_status_t inv_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, char
 static cn_status_t inv_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *p, char *err,
                                       size_t errlen) {
     inv_ctx_t *c = ctx->priv;
-    double keep = cn_params_float(p, "keep", 1.0);
-    long long qt = cn_params_int(p, "query_terms", 0);
+    double keep = cn_params_get_float(p, "keep");
+    long long qt = cn_params_get_int(p, "query_terms");
     if (!(keep > 0.0 && keep <= 1.0))
         return cn_error(err, errlen, CN_EINVAL, "inverted: keep must be in (0, 1], got %g", keep);
     if (qt < 0)
@@ -413,8 +414,8 @@ static const cn_index_ops_t inv_ops = {
     .destroy = inv_destroy,
 };
 
-cn_status_t cn_index_inverted_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                     const cn_params_t *build_params, char *err, size_t errlen) {
+static cn_status_t inv_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
+                              const cn_params_t *build_params, char *err, size_t errlen) {
     (void)build_params;
     *out = NULL;
     if (metric != CN_METRIC_IP)
@@ -429,3 +430,20 @@ cn_status_t cn_index_inverted_create(cn_index_t **out, cn_metric_t metric, uint3
     *out = &v->base;
     return CN_OK;
 }
+
+static const cn_param_spec_t inverted_params[] = {
+    {"keep", CN_PARAM_FLOAT, CN_ROLE_SEARCH, 0.0001, 1, "1", NULL,
+     "fraction of each posting list scanned, highest weights first (1 = exact)", 0},
+    {"query_terms", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
+     "keep the N query terms of largest upper bound |q_t| * max weight (0 = all, exact)", 0},
+};
+
+const cn_component_t cn_component_inverted = {
+    .name = "inverted",
+    .kind = CN_COMPONENT_INDEX,
+    .help = "inverted index for sparse vectors: weight-sorted posting lists, term-at-a-time "
+            "(exact, or pruned with keep / query_terms)",
+    .params = inverted_params,
+    .n_params = sizeof inverted_params / sizeof inverted_params[0],
+    .create_index = inv_create,
+};

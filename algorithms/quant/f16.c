@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "quant/vec_util.h"
-#include "cannoli/quantizer.h"
+#include "cannoli/registry.h"
 #include "quant/f16_internal.h"
 
 /* ---- scalar kernels (baseline ISA) --------------------------------------------- */
@@ -234,6 +234,7 @@ static void f16_destroy(cn_store_t *s) {
 
 static const cn_store_ops_t f16_store_ops = {
     "dense_f16", f16_evaluator_create, f16_bytes, f16_decode, f16_save, f16_destroy,
+    NULL, /* no build-only scratch */
 };
 
 static cn_status_t f16_alloc(f16_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,
@@ -258,8 +259,8 @@ static cn_status_t f16_alloc(f16_store_t **out, uint32_t n, uint32_t dim, cn_met
     return CN_OK;
 }
 
-cn_status_t cn_store_f16_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                              uint32_t dim, char *err, size_t errlen) {
+static cn_status_t f16_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                            uint32_t dim, char *err, size_t errlen) {
     *out = NULL;
     const char *path = r->path ? r->path : "index file";
     uint64_t rem = cn_reader_remaining(r);
@@ -351,11 +352,19 @@ static size_t f16q_bpv(const cn_quantizer_t *q) { return (size_t)q->dim * sizeof
 
 static void f16q_destroy(cn_quantizer_t *q) { cn_free(q); }
 
-static const cn_quantizer_ops_t f16q_ops = {"f16", f16q_train, f16q_encode, f16q_bpv,
-                                            f16q_destroy};
+/* The kernels widen the stored halves exactly: float rounding only. */
+static const cn_quantizer_ops_t f16q_ops = {
+    .name = "f16",
+    .train = f16q_train,
+    .encode = f16q_encode,
+    .bytes_per_vector = f16q_bpv,
+    .destroy = f16q_destroy,
+    .dist_rtol = 1e-5f,
+    .dist_atol = 1e-6f,
+};
 
-cn_status_t cn_quantizer_f16_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                    const cn_params_t *params, char *err, size_t errlen) {
+static cn_status_t f16q_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                               const cn_params_t *params, char *err, size_t errlen) {
     (void)params;
     *out = NULL;
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'f16': dimension is 0");
@@ -367,3 +376,12 @@ cn_status_t cn_quantizer_f16_create(cn_quantizer_t **out, cn_metric_t metric, ui
     *out = q;
     return CN_OK;
 }
+
+const cn_component_t cn_component_f16 = {
+    .name = "f16",
+    .kind = CN_COMPONENT_QUANTIZER,
+    .help = "half precision: IEEE binary16 per dimension (2 bytes), widened to float on the fly",
+    .create_quantizer = f16q_create,
+    .store_name = "dense_f16",
+    .store_load = f16_load,
+};

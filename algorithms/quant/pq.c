@@ -25,7 +25,11 @@
  *        precomputed at encode/load time, = score(decode(a), decode(b)).
  *        The tables take M x ksub^2 floats; above 64 MiB (M > 256 at nbits 8)
  *        they are not built and dist_pairs builds a table from decode(a) per
- *        call instead (same values, dim x ksub work per call).
+ *        call instead (same values, dim x ksub work per call). They are
+ *        build-only: built on first use (graph construction on the codes,
+ *        build_on quantized) and freed by the store's drop_build_scratch,
+ *        which cn_index_build calls after the build, so a fresh build and a
+ *        reloaded index report the same bytes.
  *   set_query_id(id) makes decode(id) the query as it is (not renormalised
  *        for cosine), so it agrees with dist_pairs.
  * Summation kernels are per ISA (pq_avx2.c, pq_avx512.c, chosen at evaluator
@@ -46,7 +50,7 @@
 #include <omp.h>
 
 #include "quant/vec_util.h"
-#include "cannoli/quantizer.h"
+#include "cannoli/registry.h"
 #include "quant/kmeans.h"
 #include "quant/pq_internal.h"
 
@@ -395,8 +399,14 @@ static void pq_destroy(cn_store_t *s) {
     cn_free(ps);
 }
 
+/* Frees the SDC tables (build-only; the next dist_pairs rebuilds them). */
+static void pq_drop_build_scratch(cn_store_t *s) {
+    pq_store_t *ps = (pq_store_t *)s;
+    cn_aligned_free(atomic_exchange(&ps->sdc, NULL));
+}
+
 static const cn_store_ops_t pq_store_ops = {
-    "pq", pq_evaluator_create, pq_bytes, pq_decode, pq_save, pq_destroy,
+    "pq", pq_evaluator_create, pq_bytes, pq_decode, pq_save, pq_destroy, pq_drop_build_scratch,
 };
 
 /* Allocates a store with codebooks and codes (contents unset). */
@@ -425,8 +435,8 @@ static cn_status_t store_alloc(pq_store_t **out, cn_metric_t metric, uint32_t n,
     return CN_OK;
 }
 
-cn_status_t cn_store_pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                             uint32_t dim, char *err, size_t errlen) {
+static cn_status_t pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                           uint32_t dim, char *err, size_t errlen) {
     *out = NULL;
     const char *path = r->path ? r->path : "index file";
     uint32_t magic = cn_read_u32(r), M = cn_read_u32(r), nbits = cn_read_u32(r);
@@ -629,18 +639,34 @@ static void pq_qdestroy(cn_quantizer_t *qq) {
     cn_free(q);
 }
 
-static const cn_quantizer_ops_t pq_quantizer_ops = {"pq", pq_train, pq_encode, pq_bpv,
-                                                    pq_qdestroy};
+/* One sub-space and 16 centroids fit every dimension and 256 training rows. */
+static const cn_param_t pq_small_items[] = {
+    {.key = "subspaces", .type = CN_PARAM_INT, .i = 1, .f = 1},
+    {.key = "nbits", .type = CN_PARAM_INT, .i = 4, .f = 4},
+};
 
-cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                   const cn_params_t *params, char *err, size_t errlen) {
+/* ADC sums table entries that are the exact sub-space scores of the decoded
+ * vector: float rounding only (scale-relative in the l2 differences). */
+static const cn_quantizer_ops_t pq_quantizer_ops = {
+    .name = "pq",
+    .train = pq_train,
+    .encode = pq_encode,
+    .bytes_per_vector = pq_bpv,
+    .destroy = pq_qdestroy,
+    .dist_rtol = 1e-5f,
+    .dist_atol = 1e-5f,
+    .small_params = {pq_small_items, sizeof pq_small_items / sizeof pq_small_items[0]},
+};
+
+static cn_status_t pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                             const cn_params_t *params, char *err, size_t errlen) {
     *out = NULL;
-    long long M = cn_params_int(params, "subspaces", 16);
-    long long nbits = cn_params_int(params, "nbits", 8);
-    long long train_size = cn_params_int(params, "train_size", 100000);
-    long long iterations = cn_params_int(params, "iterations", 25);
-    long long seed = cn_params_int(params, "seed", 42);
-    const char *init = cn_params_str(params, "init", "kmeans++");
+    long long M = cn_params_get_int(params, "subspaces");
+    long long nbits = cn_params_get_int(params, "nbits");
+    long long train_size = cn_params_get_int(params, "train_size");
+    long long iterations = cn_params_get_int(params, "iterations");
+    long long seed = cn_params_get_int(params, "seed");
+    const char *init = cn_params_get_str(params, "init");
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': dimension is 0");
     if (M < 1 || M > 65536)
         return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': subspaces = %lld is not in [1, 65536]", M);
@@ -657,11 +683,12 @@ cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uin
                         "quantizer 'pq': iterations = %lld is not in [1, 1000]", iterations);
     if (seed < 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': seed is negative");
     cn_kmeans_init_t ini;
-    if (!init || strcmp(init, "kmeans++") == 0) ini = CN_KMEANS_PLUSPLUS;
-    else if (strcmp(init, "random") == 0) ini = CN_KMEANS_RANDOM;
+    if (init && strcmp(init, "kmeans++") == 0) ini = CN_KMEANS_PLUSPLUS;
+    else if (init && strcmp(init, "random") == 0) ini = CN_KMEANS_RANDOM;
     else
         return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq': init = '%s' (expected kmeans++ or random)", init);
+                        "quantizer 'pq': init = '%s' (expected kmeans++ or random)",
+                        init ? init : "");
     pq_quantizer_t *q = cn_calloc(1, sizeof *q);
     if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
     q->base.ops = &pq_quantizer_ops;
@@ -678,3 +705,29 @@ cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uin
     *out = &q->base;
     return CN_OK;
 }
+
+static const cn_param_spec_t pq_params[] = {
+    {"subspaces", CN_PARAM_INT, CN_ROLE_BUILD, 1, 65536, "16", NULL,
+     "number of sub-spaces M (must divide the dimension); bytes per vector = M", 0},
+    {"nbits", CN_PARAM_INT, CN_ROLE_BUILD, 4, 8, "8", NULL,
+     "bits per sub-space code (2^nbits centroids); codes are stored one per byte", 0},
+    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "100000", NULL,
+     "rows sampled (seeded) to train the codebooks; all rows if fewer", 0},
+    {"iterations", CN_PARAM_INT, CN_ROLE_BUILD, 1, 1000, "25", NULL,
+     "k-means iterations per sub-space", 0},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
+     "seed of the training sample and the k-means initialisation", 0},
+    {"init", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "kmeans++", "kmeans++|random",
+     "k-means initialisation", 0},
+};
+
+const cn_component_t cn_component_pq = {
+    .name = "pq",
+    .kind = CN_COMPONENT_QUANTIZER,
+    .help = "product quantization: k-means codebooks per sub-space, ADC lookup tables",
+    .params = pq_params,
+    .n_params = sizeof pq_params / sizeof pq_params[0],
+    .create_quantizer = pq_create,
+    .store_name = "pq",
+    .store_load = pq_load,
+};

@@ -43,7 +43,7 @@
 #include <string.h>
 
 #include "cannoli/params.h"
-#include "cannoli/quantizer.h"
+#include "cannoli/registry.h"
 #include "cannoli/store.h"
 #include "quant/f16_internal.h"
 
@@ -384,6 +384,7 @@ static void sparse_destroy(cn_store_t *st) {
 static const cn_store_ops_t sparse_ops = {
     "sparse_csr", sparse_evaluator_create, sparse_bytes, sparse_decode, sparse_save,
     sparse_destroy,
+    NULL, /* no build-only scratch */
 };
 
 static cn_status_t check_metric(cn_metric_t metric, char *err, size_t errlen) {
@@ -514,8 +515,8 @@ cn_status_t cn_store_sparse_create(cn_store_t **out, const uint64_t *indptr,
     return CN_OK;
 }
 
-cn_status_t cn_store_sparse_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
-                                 uint32_t n, uint32_t dim, char *err, size_t errlen) {
+static cn_status_t sparse_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
+                              uint32_t n, uint32_t dim, char *err, size_t errlen) {
     *out = NULL;
     const char *path = r->path ? r->path : "index file";
     uint32_t wide = cn_read_u32(r), half = cn_read_u32(r);
@@ -651,24 +652,50 @@ static size_t sq_bpv(const cn_quantizer_t *q) {
 
 static void sq_destroy(cn_quantizer_t *q) { cn_free(q); }
 
-static const cn_quantizer_ops_t sparse_quant_ops = {"sparse", sq_train, sq_encode, sq_bpv,
-                                                    sq_destroy};
+/* Gathers and merges of the stored values (f16 widened exactly): float
+ * rounding only; dist_pairs merges in another order than the gather. */
+static const cn_quantizer_ops_t sparse_quant_ops = {
+    .name = "sparse",
+    .train = sq_train,
+    .encode = sq_encode,
+    .bytes_per_vector = sq_bpv,
+    .destroy = sq_destroy,
+    .dist_rtol = 1e-5f,
+    .dist_atol = 1e-6f,
+};
 
-cn_status_t cn_quantizer_sparse_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                       const cn_params_t *params, char *err, size_t errlen) {
+static cn_status_t sq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                             const cn_params_t *params, char *err, size_t errlen) {
     *out = NULL;
     cn_status_t st = check_metric(metric, err, errlen);
     if (st != CN_OK) return st;
-    const char *v = cn_params_str(params, "values", "f32");
-    if (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0)
+    const char *v = cn_params_get_str(params, "values");
+    if (!v || (strcmp(v, "f32") != 0 && strcmp(v, "f16") != 0))
         return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'sparse': values must be f32 or f16, got '%s'", v);
+                        "quantizer 'sparse': values must be f32 or f16, got '%s'", v ? v : "");
     sparse_quant_t *q = cn_calloc(1, sizeof *q);
     if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
     q->base.ops = &sparse_quant_ops;
     q->base.metric = metric;
     q->base.dim = dim;
     q->half = strcmp(v, "f16") == 0;
+    q->base.identity = !q->half; /* f32 values: encode returns its f32 input */
     *out = &q->base;
     return CN_OK;
 }
+
+static const cn_param_spec_t sparse_params[] = {
+    {"values", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "f32", "f32|f16",
+     "precision of the stored values (components are u16 when dim <= 65536, else u32)", 0},
+};
+
+const cn_component_t cn_component_sparse = {
+    .name = "sparse",
+    .kind = CN_COMPONENT_QUANTIZER,
+    .help = "sparse CSR vectors (inner product): u16/u32 components, f32 or f16 values",
+    .params = sparse_params,
+    .n_params = sizeof sparse_params / sizeof sparse_params[0],
+    .create_quantizer = sq_create,
+    .store_name = "sparse_csr",
+    .store_load = sparse_load,
+};

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "quant/vec_util.h"
-#include "cannoli/quantizer.h"
+#include "cannoli/registry.h"
 #include "quant/sq8_internal.h"
 
 /* ---- scalar kernels (baseline ISA) --------------------------------------------- */
@@ -271,6 +271,7 @@ static void sq8_destroy(cn_store_t *s) {
 
 static const cn_store_ops_t sq8_store_ops = {
     "sq8", sq8_evaluator_create, sq8_bytes, sq8_decode, sq8_save, sq8_destroy,
+    NULL, /* no build-only scratch */
 };
 
 static cn_status_t sq8_alloc(sq8_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,
@@ -297,8 +298,8 @@ static cn_status_t sq8_alloc(sq8_store_t **out, uint32_t n, uint32_t dim, cn_met
     return CN_OK;
 }
 
-cn_status_t cn_store_sq8_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                              uint32_t dim, char *err, size_t errlen) {
+static cn_status_t sq8_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
+                            uint32_t dim, char *err, size_t errlen) {
     *out = NULL;
     const char *path = r->path ? r->path : "index file";
     uint64_t rem = cn_reader_remaining(r);
@@ -451,15 +452,25 @@ static void sq8q_destroy(cn_quantizer_t *qb) {
     cn_free(q);
 }
 
-static const cn_quantizer_ops_t sq8q_ops = {"sq8", sq8q_train, sq8q_encode, sq8q_bpv,
-                                            sq8q_destroy};
+/* The kernels score the codes against a query folded with min and scale
+ * (sq8_internal.h): the decoded vector's score up to float rounding of the
+ * folding (scale-relative, hence dist_atol). */
+static const cn_quantizer_ops_t sq8q_ops = {
+    .name = "sq8",
+    .train = sq8q_train,
+    .encode = sq8q_encode,
+    .bytes_per_vector = sq8q_bpv,
+    .destroy = sq8q_destroy,
+    .dist_rtol = 1e-5f,
+    .dist_atol = 1e-5f,
+};
 
-cn_status_t cn_quantizer_sq8_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                    const cn_params_t *params, char *err, size_t errlen) {
+static cn_status_t sq8q_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
+                               const cn_params_t *params, char *err, size_t errlen) {
     *out = NULL;
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'sq8': dimension is 0");
-    long long ts = cn_params_int(params, "train_size", 1000000);
-    long long seed = cn_params_int(params, "seed", 42);
+    long long ts = cn_params_get_int(params, "train_size");
+    long long seed = cn_params_get_int(params, "seed");
     if (ts < 1)
         return cn_error(err, errlen, CN_EINVAL, "quantizer 'sq8': train_size must be >= 1");
     sq8_quantizer_t *q = cn_calloc(1, sizeof *q);
@@ -478,3 +489,21 @@ cn_status_t cn_quantizer_sq8_create(cn_quantizer_t **out, cn_metric_t metric, ui
     *out = &q->base;
     return CN_OK;
 }
+
+static const cn_param_spec_t sq8_params[] = {
+    {"train_size", CN_PARAM_INT, CN_ROLE_BUILD, 1, 2147483647.0, "1000000", NULL,
+     "rows sampled (seeded) to learn the per-dimension ranges; all rows if fewer", 0},
+    {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
+     "seed of the training sample", 0},
+};
+
+const cn_component_t cn_component_sq8 = {
+    .name = "sq8",
+    .kind = CN_COMPONENT_QUANTIZER,
+    .help = "8-bit scalar quantization: per-dimension min/max ranges, 1 byte per dimension",
+    .params = sq8_params,
+    .n_params = sizeof sq8_params / sizeof sq8_params[0],
+    .create_quantizer = sq8q_create,
+    .store_name = "sq8",
+    .store_load = sq8_load,
+};

@@ -11,6 +11,11 @@
 
 #include "cannoli/store.h"
 
+/* The dense_f32 store's loader (dense_f32.c), a cn_store_loader_t: named by
+ * the `plain` entry (plain.c); everyone else reaches it through the registry. */
+cn_status_t cn_store_dense_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
+                                uint32_t n, uint32_t dim, char *err, size_t errlen);
+
 /* Scales v to unit length (accumulated in double); a zero vector stays zero. */
 static inline void cn_vec_normalise(float *v, size_t d) {
     double s = 0;

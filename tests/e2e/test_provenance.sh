@@ -187,7 +187,7 @@ algorithms:
     quantizer: {name: pq, subspaces: 7}
     search: {ef: [20]}
 YAML
-expect_fail "PQ sub-spaces that do not divide the dimension fail at --dry-run" "bad.yaml:10:" "pq7" "divide" \
+expect_fail "PQ sub-spaces that do not divide the dimension fail at --dry-run" "bad.yaml:12:" "pq7" "divide" \
   -- "$CANNOLI" run "$WORK/bad.yaml" --out "$WORK/bad" --dry-run
 [ ! -e "$WORK/bad" ] && ok "dry run wrote nothing" || not_ok "dry run wrote files"
 

@@ -6,8 +6,12 @@
  * against brute force, the self_contained byte count and the kernels note,
  * save/load through cannoli's file, and the one-line errors (bad factory
  * string, factory mixed with named parameters, inner product on HNSWPQ,
- * 'ef' on a non-HNSW index). Links the harness target (hence test_h_), which
- * carries the baselines library.
+ * 'ef' on a non-HNSW index). The hnswlib adapter, when built: two query
+ * threads searching one index at two different ef at once must each get
+ * exactly what a lone search at its ef gets (each context carries its own
+ * ef; the shared index is not written by a query — run under ThreadSanitizer
+ * by run-tests.sh, which would report a write). Links the harness target
+ * (hence test_h_), which carries the baselines library.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +21,7 @@
 
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +177,107 @@ static void test_faiss_errors(void **state) {
     free(base);
 }
 
+/* ---- hnswlib: concurrent searches at different ef ------------------------ */
+
+#define HL_NQ 200
+
+typedef struct hl_job {
+    cn_search_ctx_t *ctx;
+    const float *qs;
+    const uint32_t *want; /* HL_NQ x K, the lone search's answers */
+    int rounds;
+    int mismatches;
+    int errors;
+} hl_job_t;
+
+static void *hl_worker(void *arg) {
+    hl_job_t *j = arg;
+    char err[ERRLEN];
+    for (int r = 0; r < j->rounds; r++) {
+        for (size_t q = 0; q < HL_NQ; q++) {
+            uint32_t ids[K];
+            float dists[K];
+            cn_vec_t v = {j->qs + q * D, 0, NULL, NULL};
+            if (cn_index_search(j->ctx, &v, K, ids, dists, NULL, err, sizeof err) != CN_OK) {
+                j->errors++;
+                continue;
+            }
+            j->mismatches += memcmp(ids, j->want + q * K, sizeof ids) != 0;
+        }
+    }
+    return NULL;
+}
+
+static cn_search_ctx_t *hl_ctx(cn_index_t *ix, long long ef) {
+    char err[ERRLEN];
+    cn_search_ctx_t *ctx = NULL;
+    assert_int_equal(cn_search_ctx_create(ix, &ctx, err, sizeof err), CN_OK);
+    cn_param_t sp = {"ef", CN_PARAM_INT, ef, (double)ef, NULL};
+    cn_params_t sps = {&sp, 1};
+    assert_int_equal(cn_search_ctx_set_params(ctx, &sps, err, sizeof err), CN_OK);
+    return ctx;
+}
+
+static void test_hnswlib_concurrent_ef(void **state) {
+    (void)state;
+    char err[ERRLEN];
+    assert_int_equal(cn_baselines_register(err, sizeof err), CN_OK);
+    if (!cn_registry_find("hnswlib", CN_COMPONENT_INDEX)) skip();
+    float *base = cn_test_random_matrix(N, D, 5), *qs = cn_test_random_matrix(HL_NQ, D, 6);
+    cn_store_t *s = NULL;
+    assert_int_equal(cn_store_dense_create(&s, base, N, D, CN_METRIC_L2, err, sizeof err), CN_OK);
+    cn_param_t bp[2] = {{"M", CN_PARAM_INT, 4, 4.0, NULL},
+                        {"ef_construction", CN_PARAM_INT, 40, 40.0, NULL}};
+    cn_params_t bps = {bp, 2};
+    cn_index_t *ix = NULL;
+    assert_int_equal(cn_index_create(&ix, "hnswlib", CN_METRIC_L2, D, &bps, err, sizeof err),
+                     CN_OK);
+    if (cn_index_build(ix, s, s, NULL, 2, err, sizeof err) != CN_OK) fail_msg("build: %s", err);
+
+    const long long efs[2] = {K, 200};
+    uint32_t *want[2];
+    cn_search_ctx_t *ctx[2];
+    for (int t = 0; t < 2; t++) {
+        ctx[t] = hl_ctx(ix, efs[t]);
+        want[t] = malloc((size_t)HL_NQ * K * sizeof **want);
+        for (size_t q = 0; q < HL_NQ; q++) {
+            cn_vec_t v = {qs + q * D, 0, NULL, NULL};
+            float dists[K];
+            assert_int_equal(
+                cn_index_search(ctx[t], &v, K, want[t] + q * K, dists, NULL, err, sizeof err),
+                CN_OK);
+        }
+    }
+    /* the two ef must answer differently somewhere, or the test proves nothing */
+    assert_true(memcmp(want[0], want[1], (size_t)HL_NQ * K * sizeof **want) != 0);
+
+    hl_job_t jobs[2];
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++) {
+        jobs[t] = (hl_job_t){ctx[t], qs, want[t], 5, 0, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, hl_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 2; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(jobs[t].errors, 0);
+        if (jobs[t].mismatches)
+            fail_msg("ef=%lld: %d of %d concurrent answers differ from a lone search", efs[t],
+                     jobs[t].mismatches, 5 * HL_NQ);
+        cn_search_ctx_destroy(ctx[t]);
+        free(want[t]);
+    }
+    cn_index_destroy(ix);
+    cn_store_release(s);
+    free(base);
+    free(qs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered_or_named_missing),
         cmocka_unit_test(test_faiss_hnsw_flat_save_load),
         cmocka_unit_test(test_faiss_errors),
+        cmocka_unit_test(test_hnswlib_concurrent_ef),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,13 @@
  * comparing search results after a round trip; robustness with crafted
  * payloads (checksum recomputed so only the hnsw parser can catch them),
  * degenerate inputs (n = 1, k > n, all-identical vectors) and allocation
- * failures. Every test runs under the counting allocator and must free
- * everything it allocated.
+ * failures (a search that runs out of memory must say so in
+ * stats.ndropped). The connectivity repair pass is tested on graphs damaged
+ * by hand through its hook (cn_hnsw_repair): orphans are reconnected, a
+ * repair that cannot finish fails with the one-line message, and a crafted
+ * graph whose every list is full is repaired without orphaning anyone.
+ * Every test runs under the counting allocator and must free everything it
+ * allocated.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -70,6 +75,18 @@ static cn_search_ctx_t *ctx_ef(const cn_index_t *ix, int ef) {
     cn_params_t sp = {&it, 1};
     if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
     if (cn_search_ctx_set_params(ctx, &sp, err, sizeof err) != CN_OK)
+        fail_msg("params: %s", err);
+    return ctx;
+}
+
+/* A context at the default ef (10), not given explicitly: k may exceed it
+ * (an explicit ef bounds k, see cn_index_check_search). */
+static cn_search_ctx_t *ctx_default(const cn_index_t *ix) {
+    char err[ERRLEN] = "";
+    cn_search_ctx_t *ctx = NULL;
+    cn_params_t none = {NULL, 0};
+    if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
+    if (cn_search_ctx_set_params(ctx, &none, err, sizeof err) != CN_OK)
         fail_msg("params: %s", err);
     return ctx;
 }
@@ -425,7 +442,7 @@ static void test_k_greater_than_n(void **state) {
     float *base = cn_test_random_matrix(n, d, 11);
     cn_index_t *ix = build(base, n, d, CN_METRIC_L2, 4, 10, 1, 1);
     assert_valid(ix);
-    cn_search_ctx_t *ctx = ctx_ef(ix, 5);
+    cn_search_ctx_t *ctx = ctx_default(ix); /* ef' = max(ef, k) = 50 */
     uint32_t ids[50];
     float dists[50];
     size_t found = 0;
@@ -528,6 +545,175 @@ static void test_build_enomem(void **state) {
     free(base);
 }
 
+/* ---- allocation failure during search ------------------------------------- */
+
+/* Every allocation of a search failing from the n-th on: the search returns
+ * cleanly, and a result shortfall is never silent (stats.ndropped > 0). k is
+ * above the (default) ef the context reserved for, so the result heap must
+ * grow, and ef' = k = 400 makes the candidate heap grow past its reserve. */
+static void test_search_enomem_counts_dropped(void **state) {
+    (void)state;
+    const uint32_t n = 1500, d = 8;
+    const size_t k = 400;
+    char err[ERRLEN] = "";
+    float *base = cn_test_random_matrix(n, d, 21);
+    cn_index_t *ix = build(base, n, d, CN_METRIC_L2, 8, 40, 42, 1);
+    uint32_t *ids = malloc(k * sizeof *ids);
+    float *dists = malloc(k * sizeof *dists);
+    cn_vec_t v = {.dense = base + 7 * d};
+    size_t found = 0;
+
+    /* reference: enough memory, nothing dropped, k results */
+    cn_search_ctx_t *ctx = ctx_default(ix);
+    assert_int_equal(cn_index_search(ctx, &v, k, ids, dists, &found, err, sizeof err), CN_OK);
+    assert_int_equal(found, k);
+    assert_int_equal(ctx->stats.ndropped, 0);
+    cn_search_ctx_destroy(ctx);
+
+    int dropped_seen = 0;
+    for (long fail = 0; fail < 8; fail++) {
+        ctx = ctx_default(ix); /* fresh: the heaps must grow again */
+        cn_test_alloc_fail_after(fail);
+        cn_status_t st = cn_index_search(ctx, &v, k, ids, dists, &found, err, sizeof err);
+        cn_test_alloc_fail_after(-1);
+        if (st != CN_OK) {
+            assert_int_equal(st, CN_ENOMEM); /* the generic layer may refuse, loudly */
+        } else {
+            assert_true(found >= 1 && found <= k);
+            for (size_t i = 0; i < found; i++) {
+                assert_true(ids[i] < n);
+                if (i) assert_true(dists[i - 1] <= dists[i]);
+            }
+            if (found < k) assert_true(ctx->stats.ndropped > 0); /* never silent */
+            if (ctx->stats.ndropped > 0) dropped_seen++;
+        }
+        /* the context keeps working once memory is back */
+        assert_int_equal(cn_index_search(ctx, &v, 10, ids, dists, &found, err, sizeof err),
+                         CN_OK);
+        assert_int_equal(found, 10);
+        assert_int_equal(ids[0], 7);
+        cn_search_ctx_destroy(ctx);
+    }
+    assert_true(dropped_seen > 0);
+    free(ids);
+    free(dists);
+    cn_index_destroy(ix);
+    free(base);
+}
+
+/* ---- connectivity repair --------------------------------------------------- */
+
+/* Removes every level-0 link into node x (lists compacted, tail zeroed). */
+static void unlink_node(cn_index_t *ix, uint32_t x) {
+    cn_hnsw_t *h = (cn_hnsw_t *)ix;
+    for (uint32_t v = 0; v < ix->n; v++) {
+        uint32_t *l = cn_hnsw_list(h, v, 0);
+        uint32_t m = 0;
+        for (uint32_t j = 1; j <= l[0]; j++)
+            if (l[j] != x) l[1 + m++] = l[j];
+        for (uint32_t j = m + 1; j <= l[0]; j++) l[j] = 0;
+        l[0] = m;
+    }
+}
+
+/* Sets node v's level-0 list to ids[0..c). */
+static void set_list0(cn_index_t *ix, uint32_t v, const uint32_t *ids, uint32_t c) {
+    cn_hnsw_t *h = (cn_hnsw_t *)ix;
+    uint32_t *l = cn_hnsw_list(h, v, 0);
+    memset(l, 0, ((size_t)h->M0 + 1) * sizeof *l);
+    memcpy(l + 1, ids, c * sizeof *ids);
+    l[0] = c;
+}
+
+/* Orphans made by hand: the repair pass reports them when it may not act
+ * (max_rounds 0: the build's failure message, one line, exact count), then
+ * links every one of them back. */
+static void test_repair_reconnects_orphans(void **state) {
+    (void)state;
+    const uint32_t n = 600, d = 8;
+    char err[ERRLEN] = "", want[ERRLEN];
+    float *base = cn_test_random_matrix(n, d, 31);
+    cn_store_t *s = NULL;
+    assert_int_equal(cn_store_dense_create(&s, base, n, d, CN_METRIC_L2, err, sizeof err), CN_OK);
+    cn_index_t *ix = build(base, n, d, CN_METRIC_L2, 4, 32, 42, 1);
+    assert_valid(ix);
+    uint32_t entry = cn_hnsw_entry_point(ix), norph = 0, left = 0;
+    for (uint32_t x = 3; x < n; x += 10) {
+        if (x == entry) continue;
+        unlink_node(ix, x);
+        norph++;
+    }
+    assert_int_equal(cn_hnsw_validate(ix, err, sizeof err), CN_EFORMAT);
+
+    assert_int_equal(cn_hnsw_repair(ix, s, 0, &left, err, sizeof err), CN_EFORMAT);
+    assert_true(left >= norph); /* their out-links may have been the only way to others */
+    snprintf(want, sizeof want,
+             "hnsw: graph repair left %u of %u nodes unreachable from the entry point", left, n);
+    assert_string_equal(err, want);
+    assert_null(strchr(err, '\n'));
+
+    err[0] = 0;
+    assert_int_equal(cn_hnsw_repair(ix, s, -1, &left, err, sizeof err), CN_OK);
+    assert_int_equal(left, 0);
+    assert_valid(ix);
+    double r = recall_at(ix, base, n, d, base, 50, 0, 10, 64, NULL);
+    assert_true(r >= 0.9);
+    cn_store_release(s);
+    cn_index_destroy(ix);
+    free(base);
+}
+
+/* Seven nodes, M = 2 (level-0 capacity 4), every reachable list full and one
+ * orphan u. Roles: e = entry, a b c, v, w, u. Lists: e a b c link the other
+ * four of {e a b c v}; v = [a b c w] (v is w's only in-link); w = [e a b c];
+ * u = [e a b c]. u and w lie next to v, far from the rest, so v is u's
+ * nearest reachable node and its farthest slot holds w. Giving that slot to u
+ * would orphan w, whose nearest reachable node is v again: the two would
+ * swap places forever (what the 8-round pass did, before returning success
+ * with a node unreachable). The pass must take a slot whose node has another
+ * in-link instead. */
+static void test_repair_full_lists(void **state) {
+    (void)state;
+    const uint32_t n = 7, d = 2;
+    char err[ERRLEN] = "";
+    float tmp[14] = {0};
+    for (int i = 0; i < 14; i++) tmp[i] = (float)i;
+    cn_index_t *ix = build(tmp, n, d, CN_METRIC_L2, 2, 10, 42, 1); /* levels, upper lists */
+    uint32_t e = cn_hnsw_entry_point(ix), r[6], m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (i != e) r[m++] = i;
+    const uint32_t a = r[0], b = r[1], c = r[2], v = r[3], w = r[4], u = r[5];
+    float pos[7][2];
+    const float far[4][2] = {{10, 0}, {0, 10}, {-10, 0}, {0, -10}};
+    const uint32_t ring[4] = {e, a, b, c};
+    for (int i = 0; i < 4; i++) memcpy(pos[ring[i]], far[i], sizeof far[i]);
+    pos[v][0] = 0, pos[v][1] = 0;
+    pos[u][0] = 0.1f, pos[u][1] = 0;
+    pos[w][0] = -0.1f, pos[w][1] = 0;
+    for (int i = 0; i < 4; i++) {
+        uint32_t l[4], k = 0;
+        for (int j = 0; j < 4; j++)
+            if (j != i) l[k++] = ring[j];
+        l[k++] = v;
+        set_list0(ix, ring[i], l, 4);
+    }
+    set_list0(ix, v, (const uint32_t[]){a, b, c, w}, 4);
+    set_list0(ix, w, (const uint32_t[]){e, a, b, c}, 4);
+    set_list0(ix, u, (const uint32_t[]){e, a, b, c}, 4);
+    assert_int_equal(cn_hnsw_validate(ix, err, sizeof err), CN_EFORMAT); /* u unreachable */
+
+    cn_store_t *s = NULL;
+    assert_int_equal(cn_store_dense_create(&s, &pos[0][0], n, d, CN_METRIC_L2, err, sizeof err),
+                     CN_OK);
+    uint32_t left = 99;
+    if (cn_hnsw_repair(ix, s, -1, &left, err, sizeof err) != CN_OK) fail_msg("repair: %s", err);
+    assert_int_equal(left, 0);
+    assert_valid(ix);
+    for (uint32_t i = 0; i < n; i++) assert_int_equal(cn_hnsw_degree(ix, i, 0), 4);
+    cn_store_release(s);
+    cn_index_destroy(ix);
+}
+
 /* ---- the real fixture -------------------------------------------------------- */
 
 /* bvecs: per vector an int32 dim then dim bytes. Returns n x dim floats. */
@@ -620,6 +806,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_single_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_enomem, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_enomem_counts_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repair_reconnects_orphans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repair_full_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sift_fixture, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,22 @@ static void test_float_read_as_int_truncates(void **state) {
     assert_int_equal(cn_params_int(&p, "y", 100), -2);
 }
 
+/* The constructors' accessors: no default to restate; present keys only. */
+static void test_get_accessors(void **state) {
+    (void)state;
+    cn_param_t items[4];
+    items[0] = P_INT("M", 16);
+    items[1] = P_FLT("alpha", 0.25);
+    items[2] = P_STR("init", "random");
+    items[3] = P_FLT("x", 2.9);
+    cn_params_t p = SET(items);
+    assert_int_equal(cn_params_get_int(&p, "M"), 16);
+    assert_int_equal(cn_params_get_int(&p, "x"), 2); /* a FLOAT read as int truncates */
+    assert_true(cn_params_get_float(&p, "alpha") == 0.25);
+    assert_true(cn_params_get_float(&p, "M") == 16.0); /* an INT read as float converts */
+    assert_ptr_equal(cn_params_get_str(&p, "init"), items[2].s);
+}
+
 /* ---- format -------------------------------------------------------------------- */
 
 static void test_format_ints(void **state) {
@@ -500,6 +516,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_int_float_str_and_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_int_read_as_float, setup, teardown),
         cmocka_unit_test_setup_teardown(test_float_read_as_int_truncates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_accessors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_ints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_mixed_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format_single_and_empty, setup, teardown),

@@ -7,7 +7,9 @@
  * through it: the graph built on the full-precision store, searched through
  * the bf16 codes, with and without re-ranking, saved and loaded again through
  * the registry. No index, harness or other quantizer code knows it exists;
- * that is the modularity claim of algorithms/quant/README.md, tested.
+ * that is the modularity claim of algorithms/quant/README.md, tested. It also
+ * runs the library's conformance suite (conformance.c) with no checks of its
+ * own: declaring its tolerance in its ops is all a new quantizer does for it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "conformance.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,6 +75,11 @@ static cn_status_t bf_set_query(cn_evaluator_t *e, const cn_vec_t *v, char *err,
     bf_eval_t *ev = (bf_eval_t *)e;
     if (!v || !v->dense) return cn_error(err, errlen, CN_EINVAL, "bf16_dropin: dense query only");
     memcpy(ev->q, v->dense, e->store->dim * sizeof(float));
+    if (e->store->metric == CN_METRIC_COSINE) { /* stored rows are unit vectors */
+        double s = 0;
+        for (uint32_t j = 0; j < e->store->dim; j++) s += (double)ev->q[j] * ev->q[j];
+        for (uint32_t j = 0; s > 0 && j < e->store->dim; j++) ev->q[j] = (float)(ev->q[j] / sqrt(s));
+    }
     return CN_OK;
 }
 static void bf_set_query_id(cn_evaluator_t *e, uint32_t id) {
@@ -137,7 +145,8 @@ static void bf_store_destroy(cn_store_t *s) {
     cn_free(s);
 }
 static const cn_store_ops_t bf_store_ops = {"bf16_dropin", bf_evaluator, bf_bytes,
-                                            bf_decode_row, bf_save,      bf_store_destroy};
+                                            bf_decode_row, bf_save,      bf_store_destroy,
+                                            NULL};
 
 static bf_store_t *bf_alloc(cn_metric_t metric, uint32_t n, uint32_t dim) {
     bf_store_t *bs = cn_calloc(1, sizeof *bs);
@@ -171,9 +180,8 @@ static cn_status_t bf_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
 
 static cn_status_t bf_train(cn_quantizer_t *q, const cn_store_t *full, char *err, size_t errlen) {
     (void)q;
-    (void)full;
-    (void)err;
-    (void)errlen;
+    if (!cn_store_is_dense_f32(full))
+        return cn_error(err, errlen, CN_EINVAL, "bf16_dropin: input must be a dense_f32 store");
     return CN_OK;
 }
 static cn_status_t bf_encode_store(const cn_quantizer_t *q, cn_store_t *full, cn_store_t **out,
@@ -196,8 +204,14 @@ static cn_status_t bf_encode_store(const cn_quantizer_t *q, cn_store_t *full, cn
 }
 static size_t bf_bpv(const cn_quantizer_t *q) { return q->dim * sizeof(uint16_t); }
 static void bf_destroy(cn_quantizer_t *q) { cn_free(q); }
-static const cn_quantizer_ops_t bf_ops = {"bf16_dropin", bf_train, bf_encode_store, bf_bpv,
-                                          bf_destroy};
+/* Scores computed exactly on the decoded values: float rounding only. */
+static const cn_quantizer_ops_t bf_ops = {.name = "bf16_dropin",
+                                          .train = bf_train,
+                                          .encode = bf_encode_store,
+                                          .bytes_per_vector = bf_bpv,
+                                          .destroy = bf_destroy,
+                                          .dist_rtol = 1e-5f,
+                                          .dist_atol = 1e-6f};
 
 static cn_status_t bf_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
                              const cn_params_t *params, char *err, size_t errlen) {
@@ -335,6 +349,13 @@ static void test_hnsw_through_dropin(void **state) {
     free(queries);
 }
 
+/* The library's conformance suite, unchanged: every dimension 1..67, every
+ * metric, n = 1 and 300, save/load, batch/range/pairs consistency. */
+static void test_conformance(void **state) {
+    (void)state;
+    cn_conformance_assert("bf16_dropin");
+}
+
 /* build_on quantized: the graph itself is built with the codes' distances. */
 static void test_build_on_quantized(void **state) {
     (void)state;
@@ -427,6 +448,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hnsw_through_dropin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_on_quantized, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

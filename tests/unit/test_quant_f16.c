@@ -412,7 +412,7 @@ static void test_input_checks(void **state) {
     assert_int_equal(q->ops->train(q, enc, err, sizeof err), CN_EINVAL);
     cn_quantizer_destroy(q);
     /* the registry knows the store */
-    assert_true(cn_registry_store_loader("dense_f16") == cn_store_f16_load);
+    assert_non_null(cn_registry_store_loader("dense_f16"));
     const cn_component_t *c = cn_registry_find("f16", CN_COMPONENT_QUANTIZER);
     assert_non_null(c);
     assert_string_equal(c->store_name, "dense_f16");

@@ -220,10 +220,12 @@ static void test_params(void **state) {
         assert_null(q);
         assert_true(err[0] != 0);
     }
-    /* the direct constructor checks too */
+    /* the constructor checks the shape (5 does not divide 12) */
     cn_param_t it = {.key = "subspaces", .type = CN_PARAM_INT, .i = 5, .f = 5};
     cn_params_t p = {&it, 1};
-    assert_int_equal(cn_quantizer_pq_create(&q, CN_METRIC_L2, 12, &p, err, sizeof err), CN_EINVAL);
+    assert_int_equal(cn_quantizer_create(&q, "pq", CN_METRIC_L2, 12, &p, err, sizeof err),
+                     CN_EINVAL);
+    assert_non_null(strstr(err, "does not divide"));
     /* defaults: 16 sub-spaces */
     assert_int_equal(cn_quantizer_create(&q, "pq", CN_METRIC_L2, 32, NULL, err, sizeof err), CN_OK);
     assert_int_equal(q->ops->bytes_per_vector(q), 16);
@@ -248,7 +250,9 @@ static void test_params(void **state) {
     cn_store_release(full);
     free(x);
     /* the registry knows the store loader */
-    assert_true(cn_registry_store_loader("pq") == cn_store_pq_load);
+    const cn_component_t *c = cn_registry_find("pq", CN_COMPONENT_QUANTIZER);
+    assert_non_null(c);
+    assert_true(cn_registry_store_loader("pq") == c->store_load);
 }
 
 static void test_odd_widths(void **state) {
@@ -632,7 +636,7 @@ static cn_status_t load_payload(const char *path, cn_metric_t m, uint32_t n, uin
                                 cn_store_t **out, char *err) {
     cn_reader_t r;
     if (cn_reader_open(&r, path, err, ERRLEN) != CN_OK) fail_msg("open: %s", err);
-    cn_status_t st = cn_store_pq_load(out, &r, m, n, d, err, ERRLEN);
+    cn_status_t st = cn_registry_store_loader("pq")(out, &r, m, n, d, err, ERRLEN);
     cn_reader_close(&r);
     return st;
 }
@@ -944,6 +948,39 @@ static void test_hnsw_through_pq(void **state) {
     free(x);
 }
 
+/* build_on quantized: an index built on the PQ codes (the build reaches for
+ * the SDC tables through dist_pairs) reports the same bytes fresh and after a
+ * save/load round trip: cn_index_build drops the build-only tables. */
+static void test_build_on_codes_bytes(void **state) {
+    (void)state;
+    char err[ERRLEN] = "", path[1024];
+    const size_t n = under_valgrind() ? 600 : 2000, d = 16;
+    float *x = clustered(n, d, 20, 0.3f, 901);
+    cn_store_t *full = dense(x, n, d, CN_METRIC_L2);
+    cn_store_t *pq = pq_of(full, (pq_opts_t){.M = 8, .iterations = 5});
+    assert_false(cn_pq_has_sdc(pq));
+    cn_index_t *ix = NULL, *ix2 = NULL;
+    cn_param_t bp = {.key = "ef_construction", .type = CN_PARAM_INT, .i = 40, .f = 40};
+    cn_params_t bps = {&bp, 1};
+    assert_int_equal(cn_index_create(&ix, "hnsw", CN_METRIC_L2, (uint32_t)d, &bps, err, sizeof err),
+                     CN_OK);
+    if (cn_index_build(ix, pq, pq, NULL, 2, err, sizeof err) != CN_OK) fail_msg("build: %s", err);
+    assert_false(cn_pq_has_sdc(pq)); /* built during the build, dropped after it */
+    size_t fresh = cn_index_bytes(ix);
+    snprintf(path, sizeof path, "%s/pq_codes.cnidx", cn_test_tmpdir());
+    if (cn_index_save(ix, path, err, sizeof err) != CN_OK) fail_msg("save: %s", err);
+    if (cn_index_load(&ix2, path, err, sizeof err) != CN_OK) fail_msg("load: %s", err);
+    assert_int_equal(cn_index_bytes(ix2), fresh);
+    /* the user's build parameters are saved as given, not completed */
+    assert_string_equal(ix->build_params, "ef_construction=40");
+    assert_string_equal(ix2->build_params, "ef_construction=40");
+    cn_index_destroy(ix2);
+    cn_index_destroy(ix);
+    cn_store_release(pq);
+    cn_store_release(full);
+    free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
@@ -960,6 +997,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_train_deterministic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_through_pq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_build_on_codes_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -310,7 +310,7 @@ static void test_train_sampling(void **state) {
     assert_non_null(comp);
     assert_int_equal(comp->n_params, 2);
     assert_string_equal(comp->store_name, "sq8");
-    assert_true(cn_registry_store_loader("sq8") == cn_store_sq8_load);
+    assert_true(cn_registry_store_loader("sq8") == comp->store_load);
     /* encode before train, wrong dimension, wrong input store */
     assert_int_equal(cn_quantizer_create(&q, "sq8", CN_METRIC_L2, d, NULL, err, sizeof err), CN_OK);
     cn_store_t *e = NULL;

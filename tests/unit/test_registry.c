@@ -173,6 +173,89 @@ static void test_hnsw_schema(void **state) {
     assert_null(spec_named(h, "m"));
 }
 
+/* ---- defaults written once ---------------------------------------------------------- */
+
+/* The generic layer completes a parameter set with the schema's defaults of
+ * one role: given items first, then the missing defaults, typed. */
+static void test_fill_defaults(void **state) {
+    (void)state;
+    char err[ERRLEN] = "";
+    const cn_component_t *h = cn_registry_find("hnsw", CN_COMPONENT_INDEX);
+    assert_non_null(h);
+    cn_param_t given = pint("M", 8);
+    cn_params_t gp = {&given, 1};
+    cn_param_t items[16];
+    cn_params_t out;
+    assert_int_equal(cn_component_fill_defaults(h, CN_ROLE_BUILD, &gp, items, 16, &out, err,
+                                                sizeof err),
+                     CN_OK);
+    assert_int_equal(out.n, 3); /* M given; ef_construction, seed filled; ef is a search one */
+    assert_string_equal(out.items[0].key, "M");
+    assert_int_equal(cn_params_get_int(&out, "M"), 8);
+    assert_int_equal(cn_params_get_int(&out, "ef_construction"), 200);
+    assert_int_equal(cn_params_get_int(&out, "seed"), 42);
+    assert_true(out.items[1].f == (double)out.items[1].i);
+    assert_null(cn_params_find(&out, "ef"));
+    /* search role: ef only */
+    assert_int_equal(cn_component_fill_defaults(h, CN_ROLE_SEARCH, NULL, items, 16, &out, err,
+                                                sizeof err),
+                     CN_OK);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(cn_params_get_int(&out, "ef"), 10);
+    /* strings and floats */
+    const cn_component_t *pq = cn_registry_find("pq", CN_COMPONENT_QUANTIZER);
+    assert_int_equal(cn_component_fill_defaults(pq, CN_ROLE_BUILD, NULL, items, 16, &out, err,
+                                                sizeof err),
+                     CN_OK);
+    assert_string_equal(cn_params_get_str(&out, "init"), "kmeans++");
+    assert_int_equal(cn_params_get_int(&out, "subspaces"), 16);
+    const cn_component_t *inv = cn_registry_find("inverted", CN_COMPONENT_INDEX);
+    assert_int_equal(cn_component_fill_defaults(inv, CN_ROLE_SEARCH, NULL, items, 16, &out, err,
+                                                sizeof err),
+                     CN_OK);
+    assert_true(cn_params_get_float(&out, "keep") == 1.0);
+    /* too small a buffer, and a schema whose default is not its type */
+    assert_int_equal(cn_component_fill_defaults(pq, CN_ROLE_BUILD, NULL, items, 2, &out, err,
+                                                sizeof err),
+                     CN_EINVAL);
+    static const cn_param_spec_t bad_spec[] = {
+        {"n", CN_PARAM_INT, CN_ROLE_BUILD, 0, 10, "ten", NULL, "a broken default", 0}};
+    static const cn_component_t bad = {"bad", CN_COMPONENT_INDEX, "schema bug (test)", bad_spec,
+                                       1, NULL, NULL, NULL, NULL};
+    err[0] = 0;
+    assert_int_equal(cn_component_fill_defaults(&bad, CN_ROLE_BUILD, NULL, items, 16, &out, err,
+                                                sizeof err),
+                     CN_EINVAL);
+    assert_non_null(strstr(err, "'ten'"));
+}
+
+/* Constructors set the identity flag: plain and sparse f32 encode to their
+ * input (nothing lost), the others do not. */
+static void test_identity_flag(void **state) {
+    (void)state;
+    char err[ERRLEN] = "";
+    const struct {
+        const char *name;
+        cn_metric_t m;
+        const char *values;
+        int identity;
+    } want[] = {{"plain", CN_METRIC_L2, NULL, 1}, {"f16", CN_METRIC_L2, NULL, 0},
+                {"sq8", CN_METRIC_L2, NULL, 0},   {"pq", CN_METRIC_L2, NULL, 0},
+                {"sparse", CN_METRIC_IP, NULL, 1}, {"sparse", CN_METRIC_IP, "f32", 1},
+                {"sparse", CN_METRIC_IP, "f16", 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cn_param_t v = pstr("values", want[i].values ? want[i].values : "");
+        cn_params_t p = {&v, want[i].values ? 1 : 0};
+        cn_quantizer_t *q = NULL;
+        cn_status_t st = cn_quantizer_create(&q, want[i].name, want[i].m, 32, &p, err, sizeof err);
+        if (st != CN_OK) fail_msg("%s: %s", want[i].name, err);
+        if (q->identity != want[i].identity)
+            fail_msg("%s (values %s): identity %d, want %d", want[i].name,
+                     want[i].values ? want[i].values : "default", q->identity, want[i].identity);
+        cn_quantizer_destroy(q);
+    }
+}
+
 /* ---- run-time registration ------------------------------------------------------- */
 
 static int myflat_calls;
@@ -181,8 +264,9 @@ static double myflat_alpha;
 static cn_status_t myflat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
                                  const cn_params_t *bp, char *err, size_t errlen) {
     myflat_calls++;
-    myflat_alpha = cn_params_float(bp, "alpha", 0.5);
-    return cn_index_flat_create(out, metric, dim, NULL, err, errlen);
+    myflat_alpha = cn_params_get_float(bp, "alpha"); /* the schema's default filled in */
+    const cn_component_t *flat = cn_registry_find("flat", CN_COMPONENT_INDEX);
+    return flat->create_index(out, metric, dim, NULL, err, errlen);
 }
 
 static const cn_param_spec_t myflat_params[] = {
@@ -197,11 +281,12 @@ static const cn_component_t myflat = {
 /* A quantizer that happens to share a name with an index. */
 static cn_status_t flatq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
                                 const cn_params_t *p, char *err, size_t errlen) {
-    return cn_quantizer_plain_create(out, metric, dim, p, err, errlen);
+    return cn_registry_find("plain", CN_COMPONENT_QUANTIZER)
+        ->create_quantizer(out, metric, dim, p, err, errlen);
 }
 static const cn_component_t flat_quantizer = {
     "flat", CN_COMPONENT_QUANTIZER, "plain under an index's name (test)", NULL, 0, NULL,
-    flatq_create, "dense_f32", cn_store_dense_load};
+    flatq_create, "dense_f32", NULL};
 
 static cn_status_t failing_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
                                   const cn_params_t *bp, char *err, size_t errlen) {
@@ -314,7 +399,7 @@ static void test_add_duplicates(void **state) {
     assert_true(err[0] != 0);
     static const cn_component_t plain2 = {
         "plain", CN_COMPONENT_QUANTIZER, "a second plain (test)", NULL, 0, NULL, flatq_create,
-        "dense_f32", cn_store_dense_load};
+        "dense_f32", NULL};
     assert_int_equal(cn_registry_add(&plain2, err, sizeof err), CN_EINVAL);
     assert_int_equal(cn_registry_count(), n);
     assert_ptr_not_equal(cn_registry_find("flat", CN_COMPONENT_INDEX), &flat2);
@@ -537,6 +622,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_find_builtins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enumerate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_custom_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_constructor, setup, teardown),

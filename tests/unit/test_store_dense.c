@@ -362,10 +362,12 @@ static void test_plain_quantizer(void **state) {
         assert_int_equal(s->refs, 1);
         cn_store_release(s);
     }
-    /* also through the constructor directly */
+    /* created by name; it declares itself the identity */
     cn_quantizer_t *q = NULL;
-    assert_int_equal(cn_quantizer_plain_create(&q, CN_METRIC_IP, d, NULL, err, sizeof err), CN_OK);
+    assert_int_equal(cn_quantizer_create(&q, "plain", CN_METRIC_IP, d, NULL, err, sizeof err),
+                     CN_OK);
     assert_non_null(q);
+    assert_int_equal(q->identity, 1);
     cn_quantizer_destroy(q);
     cn_quantizer_destroy(NULL);
     free(data);
@@ -439,7 +441,7 @@ static void test_save_load_cosine(void **state) {
     check_roundtrip(CN_METRIC_COSINE);
 }
 
-/* The payload alone (ops->save) reloads through cn_store_dense_load; a claimed
+/* The payload alone (ops->save) reloads through the dense_f32 loader; a claimed
  * size larger than the file is CN_EFORMAT before anything large is allocated. */
 static void test_dense_load_payload(void **state) {
     (void)state;
@@ -456,8 +458,10 @@ static void test_dense_load_payload(void **state) {
     cn_reader_t r;
     assert_int_equal(cn_reader_open(&r, path, err, sizeof err), CN_OK);
     cn_store_t *t = NULL;
-    cn_status_t st = cn_store_dense_load(&t, &r, CN_METRIC_IP, n, d, err, sizeof err);
-    if (st != CN_OK) fail_msg("cn_store_dense_load: %d %s", (int)st, err);
+    cn_store_loader_t dense_load = cn_registry_store_loader("dense_f32");
+    assert_non_null(dense_load);
+    cn_status_t st = dense_load(&t, &r, CN_METRIC_IP, n, d, err, sizeof err);
+    if (st != CN_OK) fail_msg("dense_f32 load: %d %s", (int)st, err);
     cn_reader_close(&r);
     for (uint32_t i = 0; i < n; i++)
         assert_memory_equal(cn_store_dense_row(t, i), data + (size_t)i * d, d * sizeof(float));
@@ -487,8 +491,7 @@ static void test_dense_load_payload(void **state) {
         assert_int_equal(cn_reader_open(&r, path, err, sizeof err), CN_OK);
         t = NULL;
         err[0] = 0;
-        st = cn_store_dense_load(&t, &r, CN_METRIC_IP, claims[c][0], claims[c][1], err,
-                                 sizeof err);
+        st = dense_load(&t, &r, CN_METRIC_IP, claims[c][0], claims[c][1], err, sizeof err);
         cn_reader_close(&r);
         if (st == CN_OK)
             fail_msg("dense load accepted n=%u dim=%u from a %u x %u payload", claims[c][0],

@@ -34,6 +34,8 @@ struct cn_component;
 typedef struct cn_search_stats {
     uint64_t ndist; /* distance computations (through the evaluator) */
     uint64_t nhops; /* nodes expanded (graph indexes) */
+    uint64_t ndropped; /* candidates dropped for lack of memory (0 normally) */
+    uint64_t nreranked; /* candidates re-scored at full precision (generic `rerank`) */
 } cn_search_stats_t;
 
 typedef struct cn_index_ops {
@@ -45,7 +47,9 @@ typedef struct cn_index_ops {
     /* Allocates per-thread scratch into ctx->priv (ctx->ev is already set). */
     cn_status_t (*ctx_init)(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err, size_t errlen);
     void (*ctx_free)(cn_search_ctx_t *ctx);
-    /* Applies validated search parameters (e.g. ef) to ctx. */
+    /* Applies validated search parameters (e.g. ef) to ctx: every parameter of
+     * the component's search schema is present (defaults filled in by the
+     * generic layer; read them with cn_params_get_*). */
     cn_status_t (*ctx_set_params)(cn_search_ctx_t *ctx, const cn_params_t *p, char *err,
                                   size_t errlen);
     /* The query is set on ctx->ev. Writes up to k results, internal scores
@@ -85,17 +89,47 @@ struct cn_search_ctx {
     cn_evaluator_t *ev;        /* over ix->store (owned) */
     cn_evaluator_t *rerank_ev; /* over ix->rerank_store (owned), or NULL */
     size_t rerank;             /* candidates re-scored at full precision; 0 = off */
+    size_t pool;               /* most results a search may return at the current
+                                  parameters (the value of a CN_PARAM_F_RESULT_POOL
+                                  parameter given explicitly, e.g. ef); 0 = no bound */
+    const char *pool_name;     /* that parameter's name (static), or NULL */
     cn_search_stats_t stats;   /* of the last query */
     const cn_vec_t *query;     /* the query being searched (borrowed; valid during
                                   ops->search only; for adapters of outside libraries) */
+    const cn_params_t *given;  /* the search parameters as the caller gave them, before
+                                  the schema's defaults were filled in (borrowed; valid
+                                  during ops->ctx_set_params only): an adapter refuses a
+                                  parameter its index would not use by looking here */
     void *priv;                /* index scratch (ops->ctx_init) */
     uint32_t *cand_ids;        /* re-ranking scratch, cand_cap entries */
     float *cand_scores;
     size_t cand_cap;
 };
 
+/* Parameters every index accepts, defined once here (not in any component's
+ * schema): build `build_on` = original | quantized (which store the structure
+ * is built on: kANNolo's full-precision graph, or the codes — the harness
+ * reads it to pick the build store; cn_index_create accepts and ignores it)
+ * and search `rerank` = R (re-score the best max(R, k) candidates with the
+ * full-precision store; 0 = off; needs a rerank store). */
+extern const cn_param_spec_t cn_index_generic_params[];
+extern const size_t cn_index_generic_nparams;
+/* The generic spec named `key`, or NULL. */
+const cn_param_spec_t *cn_index_generic_param(const char *key);
+
+/* Checks what a search point may ask of an index, before anything is built:
+ * for every parameter of the component's schema flagged
+ * CN_PARAM_F_RESULT_POOL that `search` sets explicitly (HNSW's ef), k and the
+ * generic `rerank` must not exceed its value — the search would return at
+ * most that many candidates, or silently widen, and a row would name a value
+ * its search did not use. Returns CN_OK, or CN_EINVAL with the reason
+ * ("rerank = 100 exceeds ef = 40 (a search returns at most ef candidates)")
+ * and, when `which` is not NULL, *which = the offending key ("k" or "rerank"). */
+cn_status_t cn_index_check_search(const struct cn_component *c, const cn_params_t *search,
+                                  size_t k, const char **which, char *err, size_t errlen);
+
 /* Creates an empty index by registry name after validating the build
- * parameters against its schema. */
+ * parameters against its schema (generic parameters against theirs). */
 cn_status_t cn_index_create(cn_index_t **out, const char *name, cn_metric_t metric, uint32_t dim,
                             const cn_params_t *build_params, char *err, size_t errlen);
 
@@ -137,6 +171,14 @@ cn_status_t cn_index_search_batch(const cn_index_t *ix, const cn_params_t *searc
  * only. */
 size_t cn_index_bytes(const cn_index_t *ix);
 
+/* Memory a search with ctx's current parameters needs: the structure, the
+ * store searched through, and the full-precision store only when ctx
+ * re-ranks with it (rerank > 0). The same for a freshly built and a loaded
+ * index (build-only tables are dropped after the build). Per-context scratch
+ * (visited set, heaps, lookup tables) is not included: it is per thread and
+ * does not grow with n beyond the visited set. */
+size_t cn_search_ctx_bytes(const cn_search_ctx_t *ctx);
+
 /* Saves index and its stores to one checksummed file (see io.h); atomic. */
 cn_status_t cn_index_save(const cn_index_t *ix, const char *path, char *err, size_t errlen);
 /* Loads a file written by cn_index_save. Wrong magic/version, truncation or a
@@ -144,16 +186,6 @@ cn_status_t cn_index_save(const cn_index_t *ix, const char *path, char *err, siz
 cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t errlen);
 
 void cn_index_destroy(cn_index_t *ix); /* NULL-safe; releases the stores */
-
-/* ---- indexes shipped ---------------------------------------------------- */
-/* Constructors used by the registry (they do not validate parameters). */
-cn_status_t cn_index_flat_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                 const cn_params_t *build_params, char *err, size_t errlen);
-cn_status_t cn_index_hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                 const cn_params_t *build_params, char *err, size_t errlen);
-/* Inverted index over a sparse_csr build store (ip only; index/inverted.c). */
-cn_status_t cn_index_inverted_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
-                                     const cn_params_t *build_params, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

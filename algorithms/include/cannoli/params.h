@@ -45,6 +45,16 @@ long long cn_params_int(const cn_params_t *p, const char *key, long long def);
 double cn_params_float(const cn_params_t *p, const char *key, double def);
 const char *cn_params_str(const cn_params_t *p, const char *key, const char *def);
 
+/* Accessors for constructors. The generic layer (cn_index_create,
+ * cn_quantizer_create) hands a constructor its parameters completed with the
+ * schema's defaults, so a constructor reads a parameter without restating its
+ * default: defaults live in the schema only. The key must be present (a
+ * missing key is a programmer error: it asserts; with NDEBUG it yields 0,
+ * 0.0 or NULL). INT and FLOAT convert as in cn_params_int/cn_params_float. */
+long long cn_params_get_int(const cn_params_t *p, const char *key);
+double cn_params_get_float(const cn_params_t *p, const char *key);
+const char *cn_params_get_str(const cn_params_t *p, const char *key);
+
 /* Formats "k1=v1;k2=v2" (items in the given order) into buf. Floats use %g.
  * Returns the length that would have been written (like snprintf). */
 size_t cn_params_format(const cn_params_t *p, char *buf, size_t buflen);

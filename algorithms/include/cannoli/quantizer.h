@@ -9,8 +9,11 @@
  * index needs no separate quantizer file. `plain` is the identity: its encode
  * returns the input store with one more reference.
  *
- * Adding a quantizer touches no index code: one new file with its ops, its
- * store and evaluator, and one line in the registry.
+ * Adding a quantizer touches no index code and no public header: one new
+ * file with its ops, its store and evaluator and its registry entry
+ * (`const cn_component_t cn_component_<name>`), and one line in the list of
+ * algorithms/registry.c. Constructors are reached by name only, through
+ * cn_quantizer_create() (registry.h). See algorithms/quant/README.md.
  */
 #ifndef CANNOLI_QUANTIZER_H
 #define CANNOLI_QUANTIZER_H
@@ -36,50 +39,42 @@ typedef struct cn_quantizer_ops {
     /* Bytes per encoded vector (codes only, not shared tables). */
     size_t (*bytes_per_vector)(const cn_quantizer_t *q);
     void (*destroy)(cn_quantizer_t *q);
+    /* Declared accuracy of the evaluators of the stores this quantizer's
+     * encode makes (and their loader reloads): for a query q (normalised
+     * for cosine) and stored vector i with decoded vector x = decode(i),
+     *   |dist(i) - score(q, x)| <= dist_rtol * |score(q, x)|
+     *                              + dist_atol * (|q|^2 + |x|^2)
+     * where score is the exact internal score (squared L2 or negated inner
+     * product). dist_atol is relative to the vectors' scale, so the bound
+     * does not change when the data are scaled. The same bound holds for the
+     * stored-to-stored scores (set_query_id, dist_pairs). A store computing
+     * exactly on its decoded vectors declares float rounding (~1e-5).
+     * tests/unit/conformance.c checks it for every registered quantizer. */
+    float dist_rtol, dist_atol;
+    /* Build parameters under which this quantizer accepts every dimension
+     * >= 1 and trains on CN_CONFORMANCE_TRAIN_ROWS (256) rows, for the
+     * conformance suite; the schema's defaults fill the rest. {NULL, 0}
+     * when the defaults already do (no shape constraint). */
+    cn_params_t small_params;
 } cn_quantizer_ops_t;
+
+/* Rows the conformance suite trains on (see small_params). */
+#define CN_CONFORMANCE_TRAIN_ROWS 256
 
 /* Base of every quantizer; implementations embed it as their first member. */
 struct cn_quantizer {
     const cn_quantizer_ops_t *ops;
     cn_metric_t metric;
     uint32_t dim;
+    int identity; /* set by the constructor: 1 if encode returns its input store
+                     itself (nothing is lost; the index is searched at full
+                     precision: plain, sparse with values f32), else 0 */
 };
 
 /* NULL-safe. */
 static inline void cn_quantizer_destroy(cn_quantizer_t *q) {
     if (q) q->ops->destroy(q);
 }
-
-/* The identity quantizer (registry name "plain"). */
-cn_status_t cn_quantizer_plain_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                      const cn_params_t *params, char *err, size_t errlen);
-
-/* Half precision (registry name "f16", store "dense_f16"; quant/f16.c). */
-cn_status_t cn_quantizer_f16_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                    const cn_params_t *params, char *err, size_t errlen);
-/* Loads the payload written by a dense_f16 store's save() (a cn_store_loader_t). */
-cn_status_t cn_store_f16_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                              uint32_t dim, char *err, size_t errlen);
-
-/* 8-bit scalar quantization (registry name "sq8", store "sq8"; quant/sq8.c). */
-cn_status_t cn_quantizer_sq8_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                    const cn_params_t *params, char *err, size_t errlen);
-/* Loads the payload written by an sq8 store's save() (a cn_store_loader_t). */
-cn_status_t cn_store_sq8_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                              uint32_t dim, char *err, size_t errlen);
-
-/* Product quantization (registry name "pq", store "pq"; quant/pq.c). */
-cn_status_t cn_quantizer_pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                   const cn_params_t *params, char *err, size_t errlen);
-/* Loads the payload written by a pq store's save() (a cn_store_loader_t). */
-cn_status_t cn_store_pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric, uint32_t n,
-                             uint32_t dim, char *err, size_t errlen);
-
-/* Sparse vectors (registry name "sparse", store "sparse_csr"; quant/sparse.c):
- * parameter values = f32 (identity on an f32 sparse store) | f16. The store
- * loader is cn_store_sparse_load (store.h). Metric ip only. */
-cn_status_t cn_quantizer_sparse_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t dim,
-                                       const cn_params_t *params, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -75,6 +75,13 @@ typedef struct cn_store_ops {
     /* Writes the store's payload (load is the registry's store_load). */
     void (*save)(const cn_store_t *s, cn_writer_t *w);
     void (*destroy)(cn_store_t *s); /* called when the last reference goes */
+    /* Optional (NULL for none): frees tables only graph construction uses
+     * (PQ's symmetric distance tables, built lazily by dist_pairs /
+     * set_query_id). cn_index_build calls it on the build and search stores
+     * right after the build, so bytes() -- and the index's bytes -- are the
+     * same for a fresh build and a reloaded one. A later dist_pairs rebuilds
+     * what it needs. No evaluator of the store may be in use meanwhile. */
+    void (*drop_build_scratch)(cn_store_t *s);
 } cn_store_ops_t;
 
 /* Base of every store; implementations embed it as their first member. */
@@ -113,9 +120,8 @@ cn_status_t cn_store_dense_create(cn_store_t **out, const float *data, uint32_t 
 const float *cn_store_dense_row(const cn_store_t *s, uint32_t i);
 /* True if s is a dense_f32 store. */
 int cn_store_is_dense_f32(const cn_store_t *s);
-/* Loads the payload written by a dense_f32 store's save(). */
-cn_status_t cn_store_dense_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
-                                uint32_t n, uint32_t dim, char *err, size_t errlen);
+/* Its loader is reached through the registry:
+ * cn_registry_store_loader("dense_f32") or cn_store_load(). */
 
 /* ---- sparse CSR store (quant/sparse.c, store name "sparse_csr") -------- */
 
@@ -150,9 +156,8 @@ uint32_t cn_store_sparse_max_nnz(const cn_store_t *s);
 /* Decodes row i into idx[nnz], val[nnz] (caller-allocated, at least
  * cn_store_sparse_nnz(s, i) entries; components ascending). Returns nnz. */
 uint32_t cn_store_sparse_row(const cn_store_t *s, uint32_t i, uint32_t *idx, float *val);
-/* Loads the payload written by a sparse_csr store's save() (a cn_store_loader_t). */
-cn_status_t cn_store_sparse_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
-                                 uint32_t n, uint32_t dim, char *err, size_t errlen);
+/* Its loader is reached through the registry:
+ * cn_registry_store_loader("sparse_csr") or cn_store_load(). */
 
 #ifdef __cplusplus
 }
