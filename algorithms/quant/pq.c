@@ -676,8 +676,11 @@ static cn_status_t pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t 
     if (nbits < 4 || nbits > 8)
         return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': nbits = %lld is not in [4, 8]",
                         nbits);
-    if (train_size < 1)
-        return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': train_size must be positive");
+    if (train_size < (1ll << nbits))
+        return cn_error(err, errlen, CN_EINVAL,
+                        "quantizer 'pq': train_size = %lld is below the 2^%lld = %lld centroids "
+                        "per sub-space",
+                        train_size, nbits, 1ll << nbits);
     if (iterations < 1 || iterations > 1000)
         return cn_error(err, errlen, CN_EINVAL,
                         "quantizer 'pq': iterations = %lld is not in [1, 1000]", iterations);

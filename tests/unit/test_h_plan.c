@@ -106,6 +106,14 @@ static void test_shape_errors_name_the_line(void **state) {
     assert_int_equal(rc, 0);
     cn_plan_free(&plan);
     cn_config_free(&exp);
+    /* train_size below 2^nbits centroids */
+    rc = plan_of("dataset: d\nalgorithms:\n  - name: pq\n    index: hnsw\n"
+                 "    quantizer: {name: pq, subspaces: 16, train_size: 100}\n",
+                 &sift, NULL, &exp, &plan, err, sizeof err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "p.yaml:5: algorithm 'pq'"));
+    assert_non_null(strstr(err, "train_size = 100 is below the 2^8 = 256 centroids"));
+    cn_config_free(&exp);
     /* rerank on a lossless quantizer: names the rerank axis's line */
     rc = plan_of("dataset: d\nalgorithms:\n  - name: h\n    index: hnsw\n"
                  "    search:\n      ef: [20]\n      rerank: [0, 10]\n",
