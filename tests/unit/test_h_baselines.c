@@ -147,13 +147,6 @@ static void test_faiss_errors(void **state) {
     assert_non_null(strstr(err, "bad factory string 'HNSW16,Bogus'"));
     assert_null(strchr(err, '\n'));
 
-    cn_param_t two[2] = {{"factory", CN_PARAM_STRING, 0, 0, "Flat"},
-                         {"M", CN_PARAM_INT, 16, 16.0, NULL}};
-    cn_params_t ps2 = {two, 2};
-    assert_int_equal(cn_index_create(&ix, "faiss", CN_METRIC_L2, D, &ps2, err, sizeof err),
-                     CN_EINVAL);
-    assert_non_null(strstr(err, "either 'factory'"));
-
     cn_param_t pq = {"factory", CN_PARAM_STRING, 0, 0, "HNSW16_PQ4"};
     cn_params_t ps3 = {&pq, 1};
     assert_int_equal(cn_index_create(&ix, "faiss", CN_METRIC_IP, D, &ps3, err, sizeof err),
@@ -163,6 +156,15 @@ static void test_faiss_errors(void **state) {
     float *base = cn_test_random_matrix(N, D, 3);
     cn_store_t *s = NULL;
     assert_int_equal(cn_store_dense_create(&s, base, N, D, CN_METRIC_L2, err, sizeof err), CN_OK);
+    /* factory and a named parameter (even at its default value): refused
+     * when built, where the parameters as given are known */
+    cn_param_t two[2] = {{"factory", CN_PARAM_STRING, 0, 0, "Flat"},
+                         {"M", CN_PARAM_INT, 32, 32.0, NULL}};
+    cn_params_t ps2 = {two, 2};
+    assert_int_equal(cn_index_create(&ix, "faiss", CN_METRIC_L2, D, &ps2, err, sizeof err), CN_OK);
+    assert_int_equal(cn_index_build(ix, s, s, NULL, 1, err, sizeof err), CN_EINVAL);
+    assert_non_null(strstr(err, "either 'factory'"));
+    cn_index_destroy(ix);
     ix = build(s, "factory", "Flat", CN_METRIC_L2, err);
     assert_non_null(ix);
     cn_search_ctx_t *ctx = NULL;
