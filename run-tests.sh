@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds cannoli twice and runs every test in each build:
+# Builds cannoli three times and runs the tests in each build:
 #   build/release : -O3, unit (cmocka) + end-to-end (CLI on fixtures) tests
 #   build/asan    : AddressSanitizer + UndefinedBehaviorSanitizer, same tests
+#   build/tsan    : ThreadSanitizer (clang + libomp + archer): a deliberate-race
+#                   self-check, the threaded unit tests and a 2-thread CLI run
+#                   (tests/tsan/run.sh; skip with CN_TESTS_SKIP_TSAN=1)
 # and finally runs the unit tests under valgrind (memcheck, leaks = errors).
 # Set CN_TESTS_SKIP_VALGRIND=1 or CN_TESTS_SKIP_ASAN=1 to skip a stage.
 set -euo pipefail
@@ -22,6 +25,11 @@ if [ "${CN_TESTS_SKIP_ASAN:-0}" != 1 ]; then
   LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j"$jobs"
+fi
+
+if [ "${CN_TESTS_SKIP_TSAN:-0}" != 1 ]; then
+  echo "== ThreadSanitizer build (clang, libomp + archer)"
+  bash tests/tsan/run.sh build/tsan "$jobs"
 fi
 
 if [ "${CN_TESTS_SKIP_VALGRIND:-0}" != 1 ]; then

@@ -6,8 +6,8 @@
  * (build threads and query threads allocate). The one lazily computed value,
  * the CANNOLI_HUGEPAGES switch, is a C11 atomic: several threads may compute
  * it the first time, all get the same answer, and none reads a torn or
- * unsynchronised value (a plain `static int` here was a data race, reported
- * by ThreadSanitizer). The allocator and progress hooks are set once by the
+ * unsynchronised value (it was a plain `static int`: a data race, undefined
+ * behaviour even though every writer stores the same value). The allocator and progress hooks are set once by the
  * host before any thread starts (cn_set_allocator / cn_set_progress are not
  * thread-safe, by contract).
  */

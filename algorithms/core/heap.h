@@ -7,8 +7,11 @@
  * internal (smaller is better). Storage is two parallel arrays so the hot
  * comparisons touch only the score array.
  *
- * Both heaps are allocated once per search context with their capacity and
- * never grow during a search.
+ * Both heaps are allocated once per search context with their capacity
+ * (sized for the context's ef). A search may still need more room (k above
+ * ef, or a long candidate queue) and grows a heap with cn_heap_reserve; if
+ * that fails the heap keeps its contents and capacity, and the caller must
+ * say what it gave up (HNSW counts it in cn_search_stats_t.ndropped).
  */
 #ifndef CN_CORE_HEAP_H
 #define CN_CORE_HEAP_H
