@@ -7,7 +7,8 @@
 # errors fail at --dry-run with file:line; --keep-going goes on and fails at
 # the end.
 source "$(dirname "$0")/lib.sh"
-need_fixtures sift-ngt-5k_base.bvecs sift-ngt-5k_query.bvecs sift-ngt-5k_groundtruth.ivecs
+need_fixtures sift-ngt-5k_base.bvecs sift-ngt-5k_query.bvecs sift-ngt-5k_groundtruth.ivecs \
+  glove100-10k_base.fvecs glove100-10k_query.fvecs glove100-10k_groundtruth.ivecs
 
 DS="dataset:
   train: $FIX/sift-ngt-5k_base.bvecs
@@ -131,7 +132,7 @@ qidx=$(grep -l "^build_on=quantized" "$C"/*.meta | head -1); qidx=${qidx%.meta}
 cp "$pidx" "$WORK/plain.keep"
 cat >"$WORK/other.yaml" <<YAML
 name: other
-dataset: synth-20k-64-euclidean
+dataset: glove100-10k
 k: 10
 runs: 1
 algorithms:
@@ -143,8 +144,8 @@ YAML
 "$CANNOLI" run "$WORK/other.yaml" --out "$WORK/o" --cache-dir "$WORK/c2" 2>/dev/null || not_ok "synthetic run failed"
 cp "$WORK"/c2/*.cnidx "$pidx"
 "$CANNOLI" run "$WORK/p.yaml" --out "$WORK/d" --cache-dir "$C" 2>"$WORK/d.log" || not_ok "run after swap failed"
-grep -q "holds 20000 x 64 (l2) and the dataset" "$WORK/d.log" \
-  && ok "an index of another shape is rebuilt: $(grep 'holds 20000' "$WORK/d.log" | head -1)" \
+grep -q "holds 10000 x 100 (cosine) and the dataset" "$WORK/d.log" \
+  && ok "an index of another shape is rebuilt: $(grep "holds 10000" "$WORK/d.log" | head -1)" \
   || { not_ok "foreign index trusted"; cat "$WORK/d.log"; }
 
 # --force reruns rows *and* rebuilds indexes; two quick --force runs keep both old files.
