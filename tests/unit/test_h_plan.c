@@ -25,12 +25,8 @@
 #include "rows.h"
 
 static const char *write_file(const char *name, const char *text) {
-    static char path[4200];
-    snprintf(path, sizeof path, "%s/%s", cn_test_tmpdir(), name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    const char *path = cn_test_write_file(name, text);
+    assert_non_null(path);
     return path;
 }
 

@@ -151,3 +151,13 @@ const char *cn_test_tmpdir(void) {
     }
     return tmpdir_path;
 }
+
+const char *cn_test_write_file(const char *name, const char *text) {
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s", cn_test_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return NULL;
+    int ok = fputs(text, f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? path : NULL;
+}

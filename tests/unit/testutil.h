@@ -38,4 +38,8 @@ const char *cn_test_fixture(const char *name);
 /* A fresh empty temporary directory (static storage); removed at exit. */
 const char *cn_test_tmpdir(void);
 
+/* Writes text to cn_test_tmpdir()/name; returns the path (static storage,
+ * reused per call), or NULL if the file cannot be written. */
+const char *cn_test_write_file(const char *name, const char *text);
+
 #endif
