@@ -2,7 +2,7 @@
  * harness/cache.c — the index cache (see cache.h for what an entry is and
  * when it is trusted).
  *
- * Metadata format, one `key=value` per line: build_s, build_id, commit,
+ * Metadata format, one `key=value` per line: build_s, build_id, run, commit,
  * dataset, data_hash, n, dim, metric, algorithm, index, index_params,
  * quantizer, quantizer_params, build_on, created. Unknown keys are ignored;
  * a missing build_id or build_s, or a build_s that is not a finite number >= 0,
@@ -62,7 +62,7 @@ static void entry_paths(const cn_cache_t *c, const cn_cache_entry_t *e, char *pa
 /* ---- metadata ------------------------------------------------------------- */
 
 typedef struct meta {
-    char build_id[64], dataset[256], index[128], index_params[1024], quantizer[128],
+    char build_id[64], run[64], dataset[256], index[128], index_params[1024], quantizer[128],
         quantizer_params[1024], build_on[32], algorithm[256], created[32];
     double build_s;
     int has_build_s;
@@ -88,7 +88,7 @@ static int meta_read(const char *path, meta_t *m) {
             m->has_build_s = *v && !*end && isfinite(m->build_s) && m->build_s >= 0;
         }
 #define F(name) else if (!strcmp(k, #name)) copy_field(m->name, sizeof m->name, v)
-        F(build_id); F(dataset); F(index); F(index_params); F(quantizer);
+        F(build_id); F(run); F(dataset); F(index); F(index_params); F(quantizer);
         F(quantizer_params); F(build_on); F(algorithm); F(created);
 #undef F
     }
@@ -104,10 +104,10 @@ static int meta_write(const char *path, const cn_cache_t *c, const cn_cache_entr
     if (!f) return -1;
     cn_utc_now(ts, sizeof ts);
     fprintf(f,
-            "build_s=%.6f\nbuild_id=%s\ncommit=%s\ndataset=%s\ndata_hash=%016llx\nn=%u\ndim=%u\n"
+            "build_s=%.6f\nbuild_id=%s\nrun=%s\ncommit=%s\ndataset=%s\ndata_hash=%016llx\nn=%u\ndim=%u\n"
             "metric=%s\nalgorithm=%s\nindex=%s\nindex_params=%s\nquantizer=%s\n"
             "quantizer_params=%s\nbuild_on=%s\ncreated=%s\n",
-            build_s, cn_build_id(), cn_build_commit(), c->dataset,
+            build_s, cn_build_id(), c->run ? c->run : "", cn_build_commit(), c->dataset,
             (unsigned long long)c->data_hash, c->n, c->dim, cn_metric_name(c->metric),
             e->algorithm, e->index, e->index_params, e->quantizer, e->quantizer_params,
             e->on_quantized ? "quantized" : "original", ts);
@@ -125,14 +125,18 @@ static int meta_write(const char *path, const cn_cache_t *c, const cn_cache_entr
 int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
                   const char *what, cn_index_t **ix, double *build_s) {
     *ix = NULL;
-    if (!c->dir || c->rebuild) return -1;
+    if (!c->dir) return -1;
     char path[2400], mpath[2500], lerr[600];
     entry_paths(c, e, path, sizeof path, mpath, sizeof mpath);
     if (access(path, F_OK) != 0) return -1;
     meta_t m;
     const char *why = NULL;
     char whybuf[800];
-    if (meta_read(mpath, &m) != 0 || !m.build_id[0]) {
+    int this_run = meta_read(mpath, &m) == 0 && c->run && m.run[0] && !strcmp(m.run, c->run);
+    /* --force rebuilds every entry once; one this run wrote (the shared
+     * full-precision graph) is reused, not rebuilt per quantizer. */
+    if (c->rebuild && !this_run) return -1;
+    if (!m.build_id[0]) {
         why = "its metadata is missing";
     } else if (!m.has_build_s) {
         why = "its metadata has no valid build time";
@@ -158,8 +162,8 @@ int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *la
         return -1;
     }
     *build_s = m.build_s;
-    fprintf(stderr, "[%s] %s: loaded from cache %s (built in %.1f s by build %s)\n", label, what,
-            path, m.build_s, m.build_id);
+    fprintf(stderr, "[%s] %s: loaded from cache %s (built in %.1f s by build %s%s)\n", label,
+            what, path, m.build_s, m.build_id, this_run ? ", earlier in this run" : "");
     return 0;
 }
 

@@ -23,7 +23,9 @@
 
 typedef struct cn_cache {
     const char *dir;       /* NULL: no cache */
-    int rebuild;           /* --force: never load; build and overwrite */
+    int rebuild;           /* --force: load only entries written by this run (`run`);
+                              build and overwrite the rest */
+    const char *run;       /* identifies this process's run (recorded in the metadata) */
     uint64_t data_hash;    /* content hash of the dataset's train vectors */
     const char *dataset;   /* dataset name (metadata, `cache list`) */
     uint32_t n, dim;       /* the dataset's shape: a loaded index must match it */

@@ -56,11 +56,34 @@ static int read_sparse(const char *path, cn_csr_t *c, uint32_t *cols, char *err,
 }
 
 /* Sparse map form: .csr / .bin vectors, .ivecs or .gt100 neighbours. */
+/* Common end of both loaders: the ground truth must have a row per query
+ * (n rows, when neighbors were given); names the set after the train file and
+ * hands *d over to *ds (or frees it). */
+static int finish(cn_dataset_t *ds, cn_dataset_t *d, const char *train, const char *test,
+                  const char *neighbors, uint32_t n, char *err, size_t errlen) {
+    if (neighbors && n != d->n_test) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
+                 neighbors, n, test, d->n_test);
+        goto fail;
+    }
+    d->name = files_stem(train);
+    d->source = cn_strdup(train);
+    if (!d->name || !d->source) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
+        goto fail;
+    }
+    *ds = *d;
+    return 0;
+fail:
+    cn_dataset_free(d);
+    return -1;
+}
+
 static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *test,
                              const char *neighbors, const char *metric, char *err,
                              size_t errlen) {
     cn_dataset_t d = {0};
-    uint32_t ctr = 0, cte = 0, n;
+    uint32_t ctr = 0, cte = 0, n = 0;
     d.metric = CN_METRIC_IP;
     d.sparse = 1;
     if (metric && (cn_metric_parse(metric, &d.metric) != CN_OK || d.metric != CN_METRIC_IP)) {
@@ -96,20 +119,8 @@ static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *te
                      neighbors);
             goto fail;
         }
-        if (n != d.n_test) {
-            cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
-                     neighbors, n, test, d.n_test);
-            goto fail;
-        }
     }
-    d.name = files_stem(train);
-    d.source = cn_strdup(train);
-    if (!d.name || !d.source) {
-        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
-        goto fail;
-    }
-    *ds = d;
-    return 0;
+    return finish(ds, &d, train, test, neighbors, n, err, errlen);
 fail:
     cn_dataset_free(&d);
     return -1;
@@ -118,7 +129,7 @@ fail:
 int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
                           const char *neighbors, const char *metric, char *err, size_t errlen) {
     cn_dataset_t d = {0};
-    uint32_t n, dim;
+    uint32_t n = 0, dim;
     memset(ds, 0, sizeof *ds);
     if (is_sparse_file(train))
         return load_sparse_files(ds, train, test, neighbors, metric, err, errlen);
@@ -143,20 +154,8 @@ int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
             goto fail;
         }
         if (cn_read_ivecs(neighbors, &d.neighbors, &n, &d.gt_k, err, errlen)) goto fail;
-        if (n != d.n_test) {
-            cn_error(err, errlen, CN_EFORMAT, "%s: %u rows of neighbours but %s has %u queries",
-                     neighbors, n, test, d.n_test);
-            goto fail;
-        }
     }
-    d.name = files_stem(train);
-    d.source = cn_strdup(train);
-    if (!d.name || !d.source) {
-        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", train);
-        goto fail;
-    }
-    *ds = d;
-    return 0;
+    return finish(ds, &d, train, test, neighbors, n, err, errlen);
 fail:
     cn_dataset_free(&d);
     return -1;

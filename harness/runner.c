@@ -172,7 +172,10 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     }
     if (cn_rows_open(csv_path, exists, &csv, err, errlen)) goto out;
     if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
-    cn_cache_t cache = {opts->use_cache ? cache_dir : NULL, opts->force, 0, ds.name,
+    char run_id[64], now[32];
+    cn_utc_now(now, sizeof now);
+    snprintf(run_id, sizeof run_id, "%s-%ld", now, (long)getpid());
+    cn_cache_t cache = {opts->use_cache ? cache_dir : NULL, opts->force, run_id, 0, ds.name,
                         ds.n_train, ds.dim, ds.metric};
     if (cache.dir) cache.data_hash = cn_cache_data_hash(&ds);
 
