@@ -33,12 +33,23 @@ if [ "${CN_TESTS_SKIP_TSAN:-0}" != 1 ]; then
 fi
 
 if [ "${CN_TESTS_SKIP_VALGRIND:-0}" != 1 ]; then
-  echo "== valgrind (unit tests, release build)"
-  for t in build/release/tests/test_*; do
-    [ -x "$t" ] || continue
-    echo "-- $(basename "$t")"
-    CN_TEST_UNDER_VALGRIND=1 valgrind -q --error-exitcode=1 --leak-check=full \
-      --errors-for-leak-kinds=definite --show-leak-kinds=definite "$t" >/dev/null
-  done
+  echo "== valgrind (unit tests, release build; $jobs at a time)"
+  vg_one() {
+    local log
+    log=$(mktemp)
+    if CN_TEST_UNDER_VALGRIND=1 valgrind -q --error-exitcode=1 --leak-check=full \
+         --errors-for-leak-kinds=definite --show-leak-kinds=definite "$1" >"$log" 2>&1; then
+      echo "-- $(basename "$1"): ok"
+      rm -f "$log"
+    else
+      echo "-- $(basename "$1"): FAILED"
+      cat "$log"
+      rm -f "$log"
+      return 1
+    fi
+  }
+  export -f vg_one
+  find build/release/tests -maxdepth 1 -name 'test_*' -type f -perm -u+x -print0 | sort -z |
+    xargs -0 -r -n1 -P"$jobs" bash -c 'vg_one "$0"'
 fi
 echo "all tests passed"
