@@ -127,14 +127,34 @@ static int parse_done(const char *buf, size_t n, const char *path, cn_done_set_t
     return rc;
 }
 
+/* A results file is a regular file: a FIFO would block, a device (/dev/full,
+ * /dev/zero) would read forever or swallow the rows. */
+static int regular(int fd, const char *path, char *err, size_t errlen) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        cn_error(err, errlen, CN_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cn_error(err, errlen, CN_EIO, "%s: not a regular file%s", path,
+                 S_ISDIR(st.st_mode) ? " (a folder)" : "");
+        return -1;
+    }
+    return 0;
+}
+
 int cn_results_peek(cn_done_set_t *done, const char *csv_path, int *exists, char *err,
                     size_t errlen) {
     memset(done, 0, sizeof *done);
     *exists = 0;
-    int fd = open(csv_path, O_RDONLY | O_CLOEXEC);
+    int fd = open(csv_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) return 0;
         cn_error(err, errlen, CN_EIO, "%s: cannot open: %s", csv_path, strerror(errno));
+        return -1;
+    }
+    if (regular(fd, csv_path, err, errlen)) {
+        close(fd);
         return -1;
     }
     char *buf;
@@ -239,12 +259,13 @@ int cn_results_open(cn_results_t *r, const char *csv_path, char *err, size_t err
         cn_error(err, errlen, CN_EINVAL, "%.80s...: path too long", csv_path);
         return -1;
     }
-    r->fd = open(csv_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    r->fd = open(csv_path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
     if (r->fd < 0) {
         cn_error(err, errlen, CN_EIO, "%s: cannot open for append: %s", csv_path,
                  strerror(errno));
         return -1;
     }
+    if (regular(r->fd, csv_path, err, errlen)) goto fail;
     if (lock_fd(r->fd, LOCK_EX) != 0) {
         cn_error(err, errlen, CN_EIO, "%s: cannot lock: %s", csv_path, strerror(errno));
         goto fail;
