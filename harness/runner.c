@@ -89,6 +89,14 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
     for (size_t si = 0; si < b->nsearch; si++) {
         const cn_search_point_t *s = &b->search[si];
         if (s->done || s->skip[0]) continue;
+        /* Another process (a second run of this config) may have measured it
+         * meanwhile: the file is re-read only when it grew. */
+        char kb[16], tb[16];
+        const char *key[7];
+        int changed = 0, dup = 0;
+        cn_plan_key(b, s, ds->name, exp->k, key, kb, tb);
+        if (cn_results_refresh(csv, &changed, err, errlen)) goto out;
+        if (changed && cn_done_has(&csv->done, key)) continue;
         cn_measure_t m;
         if (cn_time_point(exp, ds, ctx, s->threads, &s->p, &m, err, errlen)) {
             char inner[768];
@@ -98,11 +106,8 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
             goto out;
         }
         cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m};
-        char *text, kb[16], tb[16];
+        char *text;
         size_t len;
-        const char *key[7];
-        int dup = 0;
-        cn_plan_key(b, s, ds->name, exp->k, key, kb, tb);
         if (cn_rows_format(&row, &text, &len, err, errlen)) goto out;
         int wrc = cn_results_append(csv, key, text, len, &dup, err, errlen);
         free(text);
