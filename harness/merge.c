@@ -76,7 +76,7 @@ static int read_input(input_t *in, const char *arg, const char *out_csv, char *e
                       size_t errlen) {
     struct stat sb;
     if (stat(arg, &sb) != 0) {
-        cn_error(err, errlen, CN_EIO, "%s: %s", arg, strerror(errno));
+        cn_error(err, errlen, CN_EIO, "%s: cannot read: %s", arg, strerror(errno));
         return -1;
     }
     if (S_ISDIR(sb.st_mode)) snprintf(in->path, sizeof in->path, "%s/results.csv", arg);

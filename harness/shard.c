@@ -348,10 +348,11 @@ void cn_shard_print(const cn_shard_assign_t *a, const cn_plan_t *plan, FILE *out
     double ideal = a->total / (double)a->nshards;
     fprintf(out,
             "expected makespan: shard %zu, %.1f%% of the sequential run (ideal %.1f%%: "
-            "%.2f x ideal); %zu build points in %zu units (points marked + share the graph "
+            "%.2f x ideal); %zu build point%s in %zu unit%s (points marked + share the graph "
             "above them)\n",
             m + 1, pct(a->load[m], a->total), pct(ideal, a->total),
-            ideal > 0 ? a->load[m] / ideal : 1.0, a->npoints, a->nunits);
+            ideal > 0 ? a->load[m] / ideal : 1.0, a->npoints, a->npoints == 1 ? "" : "s",
+            a->nunits, a->nunits == 1 ? "" : "s");
 }
 
 static void shape_of(const cn_dataset_t *ds, cn_shard_shape_t *sh) {
@@ -377,9 +378,9 @@ int cn_shard_plan_cmd(const cn_experiment_t *exp, size_t nshards, const char *on
     shape_of(&ds, &sh);
     if (cn_plan_make(&plan, exp, &pshape, NULL, only, err, errlen)) goto out;
     if (cn_shard_assign(&a, &plan, exp, &sh, nshards, err, errlen)) goto out;
-    fprintf(out, "%s on %s (%u vectors x %u, %u queries): %zu build points over %zu shard%s\n",
-            exp->name, ds.name, ds.n_train, ds.dim, ds.n_test, plan.n, nshards,
-            nshards == 1 ? "" : "s");
+    fprintf(out, "%s on %s (%u vectors x %u, %u queries): %zu build point%s over %zu shard%s\n",
+            exp->name, ds.name, ds.n_train, ds.dim, ds.n_test, plan.n, plan.n == 1 ? "" : "s",
+            nshards, nshards == 1 ? "" : "s");
     cn_shard_print(&a, &plan, out);
     rc = 0;
 out:
