@@ -192,8 +192,8 @@ static int scripts(const sopts_t *o, const cn_experiment_t *exp, char *err, size
     fprintf(f, "export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-%ld}\n", o->cpus);
     fprintf(f, "echo \"cannoli: array job ${SLURM_ARRAY_JOB_ID:-?} task "
                "${SLURM_ARRAY_TASK_ID:-?} on $(hostname) with $OMP_NUM_THREADS threads, "
-               "started $(date -u +%%FT%%TZ)\" >&2\n");
-    fprintf(f, "exec ");
+               "started $(date -u +%%FT%%TZ) (epoch $(date +%%s.%%N))\" >&2\n");
+    fprintf(f, "rc=0\n");
     sq(f, exe);
     fprintf(f, " run ");
     sq(f, cfg);
@@ -203,7 +203,9 @@ static int scripts(const sopts_t *o, const cn_experiment_t *exp, char *err, size
         fprintf(f, " --cache-dir ");
         sq(f, cache);
     }
-    fprintf(f, "\n");
+    fprintf(f, " || rc=$?\n");
+    fprintf(f, "echo \"cannoli: task ${SLURM_ARRAY_TASK_ID:-?} ended $(date -u +%%FT%%TZ) (epoch "
+               "$(date +%%s.%%N)) with status $rc\" >&2\nexit $rc\n");
     if (fclose(f) != 0) {
         f = NULL;
         goto oom;
@@ -244,8 +246,8 @@ static int scripts(const sopts_t *o, const cn_experiment_t *exp, char *err, size
     free(text);
     text = NULL;
     if (rc) return -1;
-    printf("wrote %s (%ld array tasks, %ld CPUs each) and %s; logs in %s\n", sweep, o->shards,
-           o->cpus, mrg, logs);
+    printf("wrote %s (%ld array task%s, %ld CPU%s each) and %s; logs in %s\n", sweep,
+           o->shards, o->shards == 1 ? "" : "s", o->cpus, o->cpus == 1 ? "" : "s", mrg, logs);
     if (o->submit) {
         char sid[64], mid[64];
         if (sbatch(sweep, NULL, sid, sizeof sid, err, errlen)) return -1;
