@@ -119,6 +119,41 @@ static double num(const cn_point_t *p, const cn_component_t *c, const char *key,
     return def;
 }
 
+/* The point's string value of key, else the schema's default, else def. */
+static const char *str(const cn_point_t *p, const cn_component_t *c, const char *key,
+                       const char *def) {
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].key, key) == 0)
+            return p->items[i].type == CN_PARAM_STRING && p->items[i].s ? p->items[i].s : def;
+    const cn_param_spec_t *s = spec_of(c, key);
+    return s && s->def && s->type == CN_PARAM_STRING ? s->def : def;
+}
+
+/* What kind of structure the index builds. A baseline with a `type` or a
+ * Faiss `factory` string says it there (Faiss's schema has M, nlist and pq_m
+ * whatever the type); otherwise M means a graph, nlist inverted lists. */
+typedef struct kind {
+    int graph, ivf, pq;
+} kind_t;
+
+static kind_t kind_of(const cn_build_point_t *b, const cn_component_t *ic) {
+    kind_t k = {0, 0, 0};
+    const char *fac = str(&b->bp, ic, "factory", ""), *type = str(&b->bp, ic, "type", "");
+    if (*fac) {
+        k.graph = strstr(fac, "HNSW") != NULL;
+        k.ivf = strstr(fac, "IVF") != NULL;
+        k.pq = strstr(fac, "PQ") != NULL;
+    } else if (*type) {
+        k.graph = strncmp(type, "hnsw", 4) == 0;
+        k.ivf = strncmp(type, "ivf", 3) == 0;
+        k.pq = strstr(type, "pq") != NULL;
+    } else {
+        k.graph = has(&b->bp, ic, "M");
+        k.ivf = !k.graph && has(&b->bp, ic, "nlist");
+    }
+    return k;
+}
+
 static double kmeans_cost(double train, double w, double nbits, double iters) {
     return train * w * pow(2.0, nbits) * iters;
 }
@@ -128,13 +163,14 @@ static double index_cost(const cn_build_point_t *b, const cn_component_t *ic,
                          const cn_shard_shape_t *sh) {
     double n = (double)sh->n, w = sh->w;
     double c;
-    if (has(&b->bp, ic, "M"))
+    kind_t k = kind_of(b, ic);
+    if (k.graph)
         c = n * w * num(&b->bp, ic, "ef_construction", 40) * num(&b->bp, ic, "M", 16);
-    else if (has(&b->bp, ic, "nlist"))
+    else if (k.ivf)
         c = n * w * num(&b->bp, ic, "nlist", 1024);
     else
         c = n * w;
-    if (has(&b->bp, ic, "pq_m")) { /* a baseline training its own PQ (Faiss) */
+    if (k.pq) { /* a baseline training its own PQ (Faiss) */
         double train = fmin(num(&b->bp, ic, "train_size", n), n);
         c += kmeans_cost(train, w, num(&b->bp, ic, "nbits", 8), 25) + n * w;
     }
@@ -160,13 +196,14 @@ static double search_cost(const cn_experiment_t *exp, const cn_build_point_t *b,
     double nq = (double)sh->nq, n = (double)sh->n, w = sh->w;
     double runs = exp->runs > 0 ? exp->runs : 1, k = exp->k > 0 ? exp->k : 10;
     double c = 0;
+    kind_t kd = kind_of(b, ic);
     for (size_t si = 0; si < b->nsearch; si++) {
         const cn_search_point_t *s = &b->search[si];
         if (s->skip[0]) continue;
         double per_q;
-        if (has(&b->bp, ic, "M"))
+        if (kd.graph)
             per_q = fmax(num(&s->p, ic, "ef", k), k) * num(&b->bp, ic, "M", 16) * w;
-        else if (has(&b->bp, ic, "nlist")) {
+        else if (kd.ivf) {
             double nlist = fmax(num(&b->bp, ic, "nlist", 1024), 1);
             per_q = (nlist + num(&s->p, ic, "nprobe", 1) * n / nlist) * w;
         } else

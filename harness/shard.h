@@ -12,8 +12,9 @@
  *
  * Each unit gets an estimated cost (relative units, ~ distance evaluations
  * times the work of one):
- *   graph        n x w x ef_construction x M      (hnsw, hnswlib, faiss hnsw)
- *   other index  n x w (flat, inverted) or n x w x nlist (IVF)
+ *   graph        n x w x ef_construction x M      (hnsw, hnswlib, faiss hnsw_*)
+ *   other index  n x w (flat, inverted) or n x w x nlist (IVF); a baseline's
+ *                `type` or Faiss `factory` string says which it builds
  *   quantizer    train x w x 2^nbits x iterations (k-means: PQ, Faiss's pq_m),
  *                train x w (one pass: SQ8) plus n x w to encode; 0 for plain
  *   search       per search point: queries x runs x w x ef x M (graphs,
