@@ -48,7 +48,8 @@ static const char usage[] =
     "        past an algorithm whose build or search fails (and exits non-zero);\n"
     "        --shard K/N runs only the K-th of N cost-balanced parts (build points), and\n"
     "        --shard auto takes K and N from a Slurm job array (SLURM_ARRAY_TASK_*);\n"
-    "        shards may append to one results file (it is locked)\n"
+    "        shards may append to one results file (it is locked); a shard does not\n"
+    "        plot (merge does)\n"
     "  plan CONFIG.yaml [--shards N] [--only NAME[,NAME]]\n"
     "        each shard's build points, its share of the estimated cost, the makespan\n"
     "  merge DIR... [--config CONFIG.yaml] [--out DIR] [--no-plot]\n"
@@ -150,8 +151,9 @@ static int cmd_run(int argc, char **argv) {
     cn_experiment_t exp;
     if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
     int rc = cn_run(&exp, &o, err, sizeof err);
-    /* With --keep-going the rows that were measured are still plotted. */
-    if ((rc == 0 || o.keep_going) && plot && !o.dry_run) auto_plot(&exp, &o);
+    /* With --keep-going the rows that were measured are still plotted; a shard
+     * holds part of the rows (and shards may share the file): `merge` plots. */
+    if ((rc == 0 || o.keep_going) && plot && !o.dry_run && !o.shard_n) auto_plot(&exp, &o);
     cn_config_free(&exp);
     return rc ? fail(err) : 0;
 }
