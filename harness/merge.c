@@ -188,6 +188,9 @@ static int merge(const cn_experiment_t *exp, char **dirs, size_t ndirs, const ch
     for (size_t i = 0; i < ndirs; i++) {
         if (read_input(&in[i], dirs[i], out_csv, err, errlen)) goto out;
         if (!in[i].self) total += in[i].t.nrows;
+        else
+            fprintf(stderr, "cannoli: merge: %s is the output itself (%zu rows: the shards "
+                            "shared it)\n", in[i].path, in[i].t.nrows);
     }
     refs = cn_calloc(total ? total : 1, sizeof *refs);
     if (!refs) goto oom;
