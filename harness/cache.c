@@ -7,6 +7,17 @@
  * quantizer, quantizer_params, build_on, created. Unknown keys are ignored;
  * a missing build_id or build_s, or a build_s that is not a finite number >= 0,
  * makes the entry unusable.
+ *
+ * Concurrent processes (shards, or two runs sharing a cache folder): an
+ * entry's two files are written under unique temporary names (fsync'ed),
+ * then renamed into place together while an exclusive flock is held on
+ * `<key>.cnidx.lock`; a load reads both under a shared lock on it, so it sees
+ * a whole, matching pair or nothing — never a half-written file, never new
+ * data with old metadata. A process about to build an entry claims it
+ * (cn_cache_claim: the exclusive lock, held through the build); a second
+ * process wanting the same entry waits for it, with one line saying so,
+ * and then loads what the first one saved. Lock files stay in the folder
+ * (removing one while it is held would let a second holder in).
  */
 #include "cache.h"
 
@@ -14,7 +25,9 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,10 +109,50 @@ static int meta_read(const char *path, meta_t *m) {
     return 0;
 }
 
-static int meta_write(const char *path, const cn_cache_t *c, const cn_cache_entry_t *e,
+/* ---- locks ------------------------------------------------------------------ */
+
+/* Locks this process holds (claims), by lock path: a load or save of a
+ * claimed entry must not lock it again (two flocks of one process on two
+ * descriptors of a file conflict). */
+static struct {
+    char path[2600];
+    int fd;
+} held[8];
+
+static int held_fd(const char *lpath) {
+    for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+        if (held[i].fd > 0 && strcmp(held[i].path, lpath) == 0) return held[i].fd;
+    return -1;
+}
+
+/* Opens and locks lpath (how: LOCK_SH or LOCK_EX, maybe | LOCK_NB). -1 when
+ * it cannot (a read-only cache folder: the rename protocol alone then
+ * keeps readers from half-written files). */
+static int lock_path(const char *lpath, int how) {
+    int fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    while (flock(fd, how) != 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static void unlock_fd(int fd) {
+    if (fd >= 0) close(fd); /* closing the only descriptor releases the flock */
+}
+
+static void lock_name(const char *path, char *lpath, size_t len) {
+    snprintf(lpath, len, "%s.lock", path);
+}
+
+static int meta_write(const char *tmp, const cn_cache_t *c, const cn_cache_entry_t *e,
                       double build_s) {
-    char tmp[2600], ts[32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    char ts[32];
     FILE *f = fopen(tmp, "w");
     if (!f) return -1;
     cn_utc_now(ts, sizeof ts);
@@ -111,9 +164,9 @@ static int meta_write(const char *path, const cn_cache_t *c, const cn_cache_entr
             (unsigned long long)c->data_hash, c->n, c->dim, cn_metric_name(c->metric),
             e->algorithm, e->index, e->index_params, e->quantizer, e->quantizer_params,
             e->on_quantized ? "quantized" : "original", ts);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int ok = !ferror(f) && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!ok) {
         unlink(tmp);
         return -1;
     }
@@ -122,13 +175,28 @@ static int meta_write(const char *path, const cn_cache_t *c, const cn_cache_entr
 
 /* ---- load / save ---------------------------------------------------------- */
 
+static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *label,
+                     const char *what, cn_index_t **ix, double *build_s);
+
 int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
                   const char *what, cn_index_t **ix, double *build_s) {
     *ix = NULL;
     if (!c->dir) return -1;
-    char path[2400], mpath[2500], lerr[600];
+    char path[2400], mpath[2500];
     entry_paths(c, e, path, sizeof path, mpath, sizeof mpath);
     if (access(path, F_OK) != 0) return -1;
+    char lpath[2600];
+    lock_name(path, lpath, sizeof lpath);
+    int lfd = held_fd(lpath) >= 0 ? -1 : lock_path(lpath, LOCK_SH);
+    int rc = load_pair(c, path, mpath, label, what, ix, build_s);
+    unlock_fd(lfd);
+    return rc;
+}
+
+/* Loads the entry's files (the lock, when there is one, held). */
+static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *label,
+                     const char *what, cn_index_t **ix, double *build_s) {
+    char lerr[600];
     meta_t m;
     const char *why = NULL;
     char whybuf[800];
@@ -167,20 +235,74 @@ int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *la
     return 0;
 }
 
+/* fsync of a file by name (cn_index_save closes its file without one). */
+static int sync_path(const char *p) {
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
 void cn_cache_save(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
                    const cn_index_t *ix, double build_s) {
     if (!c->dir) return;
-    char path[2400], mpath[2500], serr[600];
+    char path[2400], mpath[2500], serr[600], tdata[2600], tmeta[2700], lpath[2600];
     entry_paths(c, e, path, sizeof path, mpath, sizeof mpath);
-    if (cn_mkdirs(c->dir, serr, sizeof serr) == 0 &&
-        cn_index_save(ix, path, serr, sizeof serr) == CN_OK) {
-        if (meta_write(mpath, c, e, build_s) != 0)
-            fprintf(stderr, "[%s] warning: index cached without metadata (%s: %s); it will be "
-                            "rebuilt next time\n",
-                    label, mpath, strerror(errno));
-    } else {
+    snprintf(tdata, sizeof tdata, "%s.%ld.part", path, (long)getpid());
+    snprintf(tmeta, sizeof tmeta, "%s.%ld.part", mpath, (long)getpid());
+    lock_name(path, lpath, sizeof lpath);
+    if (cn_mkdirs(c->dir, serr, sizeof serr) != 0 ||
+        cn_index_save(ix, tdata, serr, sizeof serr) != CN_OK) {
         fprintf(stderr, "[%s] warning: index not cached: %s\n", label, serr);
+        return;
     }
+    if (sync_path(tdata) != 0 || meta_write(tmeta, c, e, build_s) != 0) {
+        fprintf(stderr, "[%s] warning: index not cached: %s: %s\n", label, tmeta,
+                strerror(errno));
+        unlink(tdata);
+        return;
+    }
+    int lfd = held_fd(lpath) >= 0 ? -1 : lock_path(lpath, LOCK_EX);
+    if (rename(tdata, path) != 0 || rename(tmeta, mpath) != 0) {
+        fprintf(stderr, "[%s] warning: index not cached: %s: %s\n", label, path,
+                strerror(errno));
+        unlink(tdata);
+        unlink(tmeta);
+        unlink(path); /* data without its metadata would be rebuilt anyway */
+    }
+    unlock_fd(lfd);
+}
+
+int cn_cache_claim(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
+                   const char *what, int *waited) {
+    *waited = 0;
+    if (!c->dir) return -1;
+    char path[2400], mpath[2500], lpath[2600], serr[600];
+    entry_paths(c, e, path, sizeof path, mpath, sizeof mpath);
+    lock_name(path, lpath, sizeof lpath);
+    if (held_fd(lpath) >= 0 || cn_mkdirs(c->dir, serr, sizeof serr) != 0) return -1;
+    size_t slot = 0;
+    while (slot < sizeof held / sizeof *held && held[slot].fd > 0) slot++;
+    if (slot == sizeof held / sizeof *held) return -1;
+    int fd = lock_path(lpath, LOCK_EX | LOCK_NB);
+    if (fd < 0 && errno == EWOULDBLOCK) {
+        fprintf(stderr, "[%s] %s: another process is building it (%s); waiting for it\n", label,
+                what, lpath);
+        fd = lock_path(lpath, LOCK_EX);
+        *waited = fd >= 0;
+    }
+    if (fd < 0) return -1;
+    snprintf(held[slot].path, sizeof held[slot].path, "%s", lpath);
+    held[slot].fd = fd;
+    return (int)slot;
+}
+
+void cn_cache_release(int claim) {
+    if (claim < 0 || (size_t)claim >= sizeof held / sizeof *held) return;
+    unlock_fd(held[claim].fd);
+    held[claim].fd = 0;
+    held[claim].path[0] = 0;
 }
 
 /* ---- cannoli cache list | remove ------------------------------------------- */

@@ -10,7 +10,8 @@
  * by other sources is not loaded but rebuilt and overwritten, with one line
  * saying why; so is an entry whose index does not match the dataset's shape
  * (n, dim, metric), whose metadata is missing or malformed, or whose file is
- * corrupt. Files are written to a temporary name and renamed.
+ * corrupt. Files are written to a temporary name and renamed; concurrent
+ * processes are safe (see cache.c: a lock file per entry).
  */
 #ifndef CN_HARNESS_CACHE_H
 #define CN_HARNESS_CACHE_H
@@ -51,6 +52,17 @@ int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *la
 /* Saves ix under the entry (a failure is a warning only). */
 void cn_cache_save(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
                    const cn_index_t *ix, double build_s);
+
+/* Claims the entry before building it: an exclusive lock held until
+ * cn_cache_release, which loads of the entry by other processes wait for.
+ * When another process holds it, prints one line and waits; *waited = 1
+ * then (try cn_cache_load again: it probably saved the entry). Returns a
+ * claim (>= 0), or -1 with no lock (no cache, a read-only folder): build
+ * anyway. Loads and saves of a claimed entry by this process do not lock it
+ * again. Not thread-safe (the runner obtains indexes one at a time). */
+int cn_cache_claim(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
+                   const char *what, int *waited);
+void cn_cache_release(int claim);
 
 /* `cannoli cache list|remove`: entries of dir whose index or quantizer is
  * `component` and whose dataset is `dataset` (NULL = any); remove deletes

@@ -4,7 +4,7 @@
  * The reader is a small state machine over RFC 4180: fields separated by
  * commas, optionally quoted; inside quotes a doubled quote is a literal quote
  * and commas/newlines are data. It exists so that a rerun can tell which
- * points are done, and so that `cannoli merge`-style tools can join files.
+ * points are done, and so that `cannoli merge` can join files.
  * CRLF line ends are accepted. Rows shorter than the header are padded with
  * empty fields; longer rows are an error (the file is not ours).
  */
@@ -101,6 +101,13 @@ int cn_csv_read(cn_csv_t *t, const char *path, int *exists, char *err, size_t er
         return -1;
     }
     *exists = 1;
+    int rc = cn_csv_parse(t, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int cn_csv_parse(cn_csv_t *t, FILE *f, const char *path, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
     buf_t b = {0};
     rec_t r = {0};
     size_t cap = 0, line = 1;
@@ -192,7 +199,10 @@ oom:
 done:
     cn_free(b.p);
     rec_free(&r);
-    fclose(f);
+    if (rc == 0 && ferror(f)) {
+        cn_error(err, errlen, CN_EIO, "%s: read failed: %s", path, strerror(errno));
+        rc = -1;
+    }
     if (rc != 0) cn_csv_free(t);
     return rc;
 }

@@ -23,6 +23,8 @@ typedef struct cn_csv {
 /* Parses path. A missing file is not an error: *t is left empty and
  * *exists = 0. Quoted fields with commas, quotes and newlines are handled. */
 int cn_csv_read(cn_csv_t *t, const char *path, int *exists, char *err, size_t errlen);
+/* Parses an open stream (not closed); `path` names it in messages. */
+int cn_csv_parse(cn_csv_t *t, FILE *f, const char *path, char *err, size_t errlen);
 void cn_csv_free(cn_csv_t *t);
 /* Column index of name, or -1. */
 int cn_csv_col(const cn_csv_t *t, const char *name);

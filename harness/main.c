@@ -2,7 +2,11 @@
  * harness/main.c — the `cannoli` command line.
  *
  *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
- *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]
+ *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR] [--shard K/N|auto]
+ *   cannoli plan CONFIG.yaml [--shards N] [--only NAME[,NAME]]
+ *   cannoli merge DIR... [--config CONFIG.yaml] [--out DIR] [--no-plot]
+ *   cannoli slurm CONFIG.yaml --shards N [--partition P] [--time T] [--cpus-per-task C]
+ *                 [--mem M] [--out DIR] [--cache-dir DIR] [--submit]
  *   cannoli cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
@@ -25,7 +29,10 @@
 #include "cannoli/cannoli.h"
 #include "config.h"
 #include "dataset.h"
+#include "merge.h"
 #include "runner.h"
+#include "shard.h"
+#include "slurm.h"
 
 
 static const char usage[] =
@@ -34,10 +41,25 @@ static const char usage[] =
     "commands:\n"
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
     "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
+    "                  [--shard K/N|auto]\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
     "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
-    "        past an algorithm whose build or search fails (and exits non-zero)\n"
+    "        past an algorithm whose build or search fails (and exits non-zero);\n"
+    "        --shard K/N runs only the K-th of N cost-balanced parts (build points), and\n"
+    "        --shard auto takes K and N from a Slurm job array (SLURM_ARRAY_TASK_*);\n"
+    "        shards may append to one results file (it is locked); a shard does not\n"
+    "        plot (merge does)\n"
+    "  plan CONFIG.yaml [--shards N] [--only NAME[,NAME]]\n"
+    "        each shard's build points, its share of the estimated cost, the makespan\n"
+    "  merge DIR... [--config CONFIG.yaml] [--out DIR] [--no-plot]\n"
+    "        join the results.csv of shards that wrote separate folders into the config's\n"
+    "        results/<name>/ (or DIR): duplicates and points missing from the config are\n"
+    "        listed, then the plot is drawn\n"
+    "  slurm CONFIG.yaml --shards N [--partition P] [--time T] [--cpus-per-task C]\n"
+    "        [--mem M] [--out DIR] [--cache-dir DIR] [--submit]\n"
+    "        write results/<name>/slurm/sweep.sbatch (a job array, one task per shard) and\n"
+    "        merge.sbatch (afterok on the array); --submit submits both with sbatch\n"
     "  cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]\n"
     "        the saved indexes (default folder results/cache): list them, or remove the\n"
     "        matching ones (--stale: only those written by other sources)\n"
@@ -111,7 +133,13 @@ static int cmd_run(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-plot")) plot = 0;
         else if (!strcmp(argv[i], "--keep-going")) o.keep_going = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
-        else if (argv[i][0] == '-') {
+        else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+            char m[512];
+            cn_shard_sel_t sel;
+            if (cn_shard_parse(argv[++i], &sel, m, sizeof m)) return usage_error(m);
+            o.shard_k = sel.k;
+            o.shard_n = sel.n;
+        } else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
             return usage_error(m);
@@ -123,10 +151,28 @@ static int cmd_run(int argc, char **argv) {
     cn_experiment_t exp;
     if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
     int rc = cn_run(&exp, &o, err, sizeof err);
-    /* With --keep-going the rows that were measured are still plotted. */
-    if ((rc == 0 || o.keep_going) && plot && !o.dry_run) auto_plot(&exp, &o);
+    /* With --keep-going the rows that were measured are still plotted; a shard
+     * holds part of the rows (and shards may share the file): `merge` plots. */
+    if ((rc == 0 || o.keep_going) && plot && !o.dry_run && !o.shard_n) auto_plot(&exp, &o);
     cn_config_free(&exp);
     return rc ? fail(err) : 0;
+}
+
+/* plan, merge and slurm live in shard.c, merge.c and slurm.c: 0, 1 or 2. */
+static int finish_cmd(int rc, const char *err) {
+    return rc == 2 ? usage_error(err) : rc ? fail(err) : 0;
+}
+
+static int cmd_merge(int argc, char **argv) {
+    cn_experiment_t exp;
+    cn_run_opts_t o = {0};
+    const char *np = getenv("CANNOLI_NO_PLOT");
+    int have = 0, plot = !(np && strcmp(np, "0") != 0);
+    char err[1024];
+    int rc = cn_merge_main(argc, argv, &exp, &have, &o.out_dir, &plot, err, sizeof err);
+    if (rc == 0 && plot) auto_plot(&exp, &o);
+    if (have) cn_config_free(&exp);
+    return finish_cmd(rc, err);
 }
 
 static int cmd_cache(int argc, char **argv) {
@@ -306,6 +352,13 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "list")) return cmd_list();
     if (!strcmp(cmd, "cache")) return cmd_cache(argc - 2, argv + 2);
+    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plan") || !strcmp(cmd, "slurm")) {
+        char err[1024];
+        int rc = cmd[0] == 'p' ? cn_shard_plan_main(argc - 2, argv + 2, err, sizeof err)
+                               : cn_slurm_main(argc - 2, argv + 2, err, sizeof err);
+        return finish_cmd(rc, err);
+    }
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);

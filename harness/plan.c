@@ -216,3 +216,37 @@ void cn_plan_print(const cn_plan_t *plan, FILE *out) {
                         b->search[s].skip);
     }
 }
+
+void cn_plan_key(const cn_build_point_t *b, const cn_search_point_t *s, const char *dataset,
+                 int k, const char *f[7], char kbuf[16], char tbuf[16]) {
+    snprintf(kbuf, 16, "%d", k);
+    snprintf(tbuf, 16, "%d", s->threads);
+    f[0] = dataset;
+    f[1] = b->algo->name;
+    f[2] = b->qp.text;
+    f[3] = b->bp.text;
+    f[4] = s->p.text;
+    f[5] = kbuf;
+    f[6] = tbuf;
+}
+
+size_t cn_plan_mark_done(cn_plan_t *plan, size_t i, const cn_done_set_t *done,
+                         const char *dataset, int k) {
+    cn_build_point_t *b = &plan->points[i];
+    size_t marked = 0;
+    for (size_t si = 0; si < b->nsearch; si++) {
+        cn_search_point_t *s = &b->search[si];
+        if (s->done || s->skip[0]) continue;
+        const char *f[7];
+        char kb[16], tb[16];
+        cn_plan_key(b, s, dataset, k, f, kb, tb);
+        if (cn_done_has(done, f)) {
+            s->done = 1;
+            b->todo--;
+            plan->ntodo--;
+            plan->ndone++;
+            marked++;
+        }
+    }
+    return marked;
+}

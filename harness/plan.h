@@ -76,6 +76,17 @@ void cn_plan_free(cn_plan_t *plan);
  * search point. */
 void cn_plan_print(const cn_plan_t *plan, FILE *out);
 
+/* The key columns (cn_key_columns order) of search point s of b into f;
+ * kbuf and tbuf hold the formatted k and thread count. */
+void cn_plan_key(const cn_build_point_t *b, const cn_search_point_t *s, const char *dataset,
+                 int k, const char *f[7], char kbuf[16], char tbuf[16]);
+
+/* Marks done the search points of build point i that `done` holds (points
+ * another process wrote since the plan was made); updates todo and the
+ * plan's counts. Returns how many were newly marked. */
+size_t cn_plan_mark_done(cn_plan_t *plan, size_t i, const cn_done_set_t *done,
+                         const char *dataset, int k);
+
 /* Grid point `index` of g for component c (seed injected, text formatted). */
 int cn_point_make(cn_point_t *p, const cn_grid_t *g, size_t index, const cn_component_t *c,
                   uint64_t seed, char *err, size_t errlen);

@@ -74,6 +74,7 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
     cn_quantizer_t *q = NULL;
     cn_store_t *enc = NULL;
     double secs = 0;
+    int claim = -1, gclaim = -1, waited = 0;
     memset(out, 0, sizeof *out);
     /* The index as created knows its structure's parameters (generic ones
      * such as build_on stripped): that text keys the cache. */
@@ -88,7 +89,11 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
         entry.quantizer_params = b->qp.text;
         entry.on_quantized = b->on_quantized;
     }
-    if (cn_cache_load(cache, &entry, a->name, "index", &cached, &out->build_s) == 0) {
+    /* Another process building the same entry (cache.h): wait, then load it. */
+    if (cn_cache_load(cache, &entry, a->name, "index", &cached, &out->build_s) == 0 ||
+        ((claim = cn_cache_claim(cache, &entry, a->name, "index", &waited)) >= 0 && waited &&
+         cn_cache_load(cache, &entry, a->name, "index", &cached, &out->build_s) == 0)) {
+        cn_cache_release(claim);
         cn_index_destroy(ix);
         out->ix = cached;
         out->cached = 1;
@@ -102,6 +107,7 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
         fprintf(stderr, "[%s] built in %.2f s, %.1f MB\n", a->name, secs,
                 (double)cn_index_bytes(ix) / 1e6);
         cn_cache_save(cache, &entry, a->name, ix, secs);
+        cn_cache_release(claim);
         return 0;
     }
 
@@ -118,7 +124,12 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
 
     if (b->on_quantized) {
         st = build_timed(b, ix, enc, enc, full, threads, &secs, err, errlen);
-    } else if (cn_cache_load(cache, &graph, a->name, "full-precision graph", &cached, &secs) == 0) {
+    } else if (cn_cache_load(cache, &graph, a->name, "full-precision graph", &cached, &secs) == 0 ||
+               ((gclaim = cn_cache_claim(cache, &graph, a->name, "full-precision graph",
+                                         &waited)) >= 0 &&
+                waited &&
+                cn_cache_load(cache, &graph, a->name, "full-precision graph", &cached, &secs) ==
+                    0)) {
         cn_index_destroy(ix);
         ix = cached;
         st = cn_index_rebind(ix, enc, full, err, errlen);
@@ -129,6 +140,8 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
             st = cn_index_rebind(ix, enc, full, err, errlen);
         }
     }
+    cn_cache_release(gclaim);
+    gclaim = -1;
     cn_store_release(enc);
     enc = NULL;
     if (st != CN_OK) goto fail;
@@ -137,8 +150,11 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
     fprintf(stderr, "[%s] ready in %.2f s (graph + quantizer), %.1f MB with full vectors\n",
             a->name, out->build_s, (double)cn_index_bytes(ix) / 1e6);
     cn_cache_save(cache, &entry, a->name, ix, out->build_s);
+    cn_cache_release(claim);
     return 0;
 fail:
+    cn_cache_release(gclaim);
+    cn_cache_release(claim);
     cn_store_release(enc);
     cn_index_destroy(ix);
     {

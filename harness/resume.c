@@ -57,6 +57,15 @@ int cn_done_load(cn_done_set_t *d, const char *csv_path, int *exists, char *err,
     cn_csv_t t;
     if (cn_csv_read(&t, csv_path, exists, err, errlen)) return -1;
     if (!*exists) return 0;
+    int rc = cn_done_from_csv(d, &t, csv_path, exists, err, errlen);
+    cn_csv_free(&t);
+    return rc;
+}
+
+int cn_done_from_csv(cn_done_set_t *d, const cn_csv_t *tp, const char *csv_path, int *exists,
+                     char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    const cn_csv_t t = *tp;
     int rc = -1;
     if (t.ncols == 0 && t.nrows == 0) { /* empty file: as new */
         *exists = 0;
@@ -90,6 +99,5 @@ oom:
     cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", csv_path);
     cn_done_free(d);
 out:
-    cn_csv_free(&t);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,7 +56,8 @@ int cn_rows_open(const char *csv_path, int exists, FILE **out, char *err, size_t
     return 0;
 }
 
-int cn_rows_write(FILE *f, const char *csv_path, const cn_row_t *r, char *err, size_t errlen) {
+/* Writes the row's fields on f (no flush). 0, or -1 with err. */
+static int emit(FILE *f, const cn_row_t *r, char *err, size_t errlen) {
     char v[48][96];
     const char *cols[48];
     size_t i = 0;
@@ -113,5 +115,46 @@ int cn_rows_write(FILE *f, const char *csv_path, const cn_row_t *r, char *err, s
         return -1;
     }
     for (size_t j = 0; j < i; j++) cn_csv_put(f, cols[j], j + 1 == i);
+    return 0;
+}
+
+int cn_rows_write(FILE *f, const char *csv_path, const cn_row_t *r, char *err, size_t errlen) {
+    if (emit(f, r, err, errlen)) return -1;
     return sync_or_fail(f, csv_path, err, errlen);
+}
+
+int cn_rows_format(const cn_row_t *r, char **text, size_t *len, char *err, size_t errlen) {
+    *text = NULL;
+    *len = 0;
+    FILE *m = open_memstream(text, len);
+    if (!m) {
+        cn_error(err, errlen, CN_ENOMEM, "out of memory for a row");
+        return -1;
+    }
+    int rc = emit(m, r, err, errlen);
+    if (fclose(m) != 0 && rc == 0) {
+        cn_error(err, errlen, CN_ENOMEM, "out of memory for a row");
+        rc = -1;
+    }
+    if (rc) {
+        free(*text);
+        *text = NULL;
+        *len = 0;
+    }
+    return rc;
+}
+
+int cn_rows_header(char **text, size_t *len) {
+    *text = NULL;
+    *len = 0;
+    FILE *m = open_memstream(text, len);
+    if (!m) return -1;
+    for (size_t j = 0; j < cn_csv_ncolumns; j++)
+        cn_csv_put(m, cn_csv_columns[j], j + 1 == cn_csv_ncolumns);
+    if (fclose(m) != 0) {
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    return 0;
 }

@@ -39,4 +39,10 @@ typedef struct cn_row {
 /* Appends one row and syncs it. 0, or -1 with err. */
 int cn_rows_write(FILE *f, const char *csv_path, const cn_row_t *r, char *err, size_t errlen);
 
+/* The row as CSV text ending in '\n', malloc'ed (free() it). 0, or -1 with
+ * err. The shared-file appender (results.h) writes it under a lock. */
+int cn_rows_format(const cn_row_t *r, char **text, size_t *len, char *err, size_t errlen);
+/* The header line, malloc'ed (free() it). 0, or -1 when out of memory. */
+int cn_rows_header(char **text, size_t *len);
+
 #endif

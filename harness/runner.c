@@ -9,8 +9,10 @@
  * timing.c (timing one search point), rows.c (the CSV's columns and rows),
  * sysinfo.c (machine, build id, commit). This file only sequences them.
  *
- * Durability: rows are appended and fsync'ed one by one; a rerun skips every
- * point already present; --force keeps the old file as a .bak (never
+ * Durability: rows are appended and fsync'ed one by one through results.c
+ * (locked, so shards can share the file; a row cut short is moved aside and
+ * measured again); a rerun skips every point already present, including
+ * points other processes wrote while this one ran; --force keeps the old file as a .bak (never
  * overwriting another) and rebuilds every index. With --keep-going a failed
  * build point is reported, the run goes on, and the failures are listed at
  * the end (the run then exits non-zero).
@@ -21,6 +23,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,7 +34,9 @@
 #include "plan.h"
 #include "probe.h"
 #include "recipe.h"
+#include "results.h"
 #include "resume.h"
+#include "shard.h"
 #include "timing.h"
 
 /* Keeps csv_path as csv_path.<UTC time>.bak (.1, .2, ... if that exists):
@@ -69,7 +74,7 @@ static cn_status_t full_store(const cn_dataset_t *ds, cn_store_t **out, char *er
 
 /* Sweeps the search points of b over its built index, appending a row each. */
 static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_build_point_t *b,
-                 const cn_built_t *built, int bthreads, FILE *csv, const char *csv_path,
+                 const cn_built_t *built, int bthreads, cn_results_t *csv,
                  size_t *rows_written, char *err, size_t errlen) {
     const cn_algo_cfg_t *a = b->algo;
     double scan_ns = cn_probe_scan_ns(ds, built->ix->store, a->name);
@@ -84,6 +89,14 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
     for (size_t si = 0; si < b->nsearch; si++) {
         const cn_search_point_t *s = &b->search[si];
         if (s->done || s->skip[0]) continue;
+        /* Another process (a second run of this config) may have measured it
+         * meanwhile: the file is re-read only when it grew. */
+        char kb[16], tb[16];
+        const char *key[7];
+        int changed = 0, dup = 0;
+        cn_plan_key(b, s, ds->name, exp->k, key, kb, tb);
+        if (cn_results_refresh(csv, &changed, err, errlen)) goto out;
+        if (changed && cn_done_has(&csv->done, key)) continue;
         cn_measure_t m;
         if (cn_time_point(exp, ds, ctx, s->threads, &s->p, &m, err, errlen)) {
             char inner[768];
@@ -93,7 +106,17 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
             goto out;
         }
         cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m};
-        if (cn_rows_write(csv, csv_path, &row, err, errlen)) goto out;
+        char *text;
+        size_t len;
+        if (cn_rows_format(&row, &text, &len, err, errlen)) goto out;
+        int wrc = cn_results_append(csv, key, text, len, &dup, err, errlen);
+        free(text);
+        if (wrc) goto out;
+        if (dup) {
+            fprintf(stderr, "[%s] %s %s: written meanwhile by another process; kept theirs\n",
+                    a->name, b->bp.text, s->p.text);
+            continue;
+        }
         (*rows_written)++;
         char tl[32] = "";
         if (exp->nthread_counts > 1) snprintf(tl, sizeof tl, " threads=%d", s->threads);
@@ -119,7 +142,8 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     cn_done_set_t done = {0};
     cn_plan_t plan = {0};
     cn_store_t *full = NULL;
-    FILE *csv = NULL;
+    cn_results_t csv = {.fd = -1};
+    cn_shard_assign_t shards = {0};
     int rc = -1, exists = 0;
     size_t rows_written = 0, nfailed = 0;
     char failures[8][640];
@@ -130,7 +154,14 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     snprintf(cache_dir, sizeof cache_dir, "%s", opts->cache_dir ? opts->cache_dir : "results/cache");
 
     /* 1. What is already measured, the dataset, and the plan. */
-    if (!opts->force && cn_done_load(&done, csv_path, &exists, err, errlen)) goto out;
+    if (opts->force && opts->shard_n) {
+        cn_error(err, errlen, CN_EINVAL,
+                 "%s: --force cannot go with --shard (each shard would set the others' rows "
+                 "aside): remove %s first, or give each shard its own --out",
+                 exp->path, csv_path);
+        goto out;
+    }
+    if (!opts->force && cn_results_peek(&done, csv_path, &exists, err, errlen)) goto out;
     int bthreads = exp->build_threads > 0 ? exp->build_threads : omp_get_max_threads();
     fprintf(stderr, "cannoli: loading dataset ...\n");
     if (cn_dataset_open(&ds, &exp->dataset, bthreads, err, errlen)) goto out;
@@ -150,6 +181,17 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
             cn_simd_name(cn_simd_level()), cn_build_id(), cn_build_commit());
     cn_plan_shape_t shape = {ds.name, ds.dim, ds.metric};
     if (cn_plan_make(&plan, exp, &shape, &done, opts->only, err, errlen)) goto out;
+    if (opts->shard_n) {
+        cn_shard_shape_t sh;
+        cn_shard_shape_of(&ds, &sh);
+        if (cn_shard_assign(&shards, &plan, exp, &sh, (size_t)opts->shard_n, err, errlen))
+            goto out;
+        size_t before = plan.n;
+        cn_shard_keep(&plan, &shards, opts->shard_k);
+        fprintf(stderr, "cannoli: shard %d/%d: %zu of %zu build points (%.1f%% of the estimated "
+                "cost)\n", opts->shard_k, opts->shard_n, plan.n, before,
+                shards.total > 0 ? 100.0 * shards.load[opts->shard_k - 1] / shards.total : 0.0);
+    }
     if (opts->dry_run) {
         cn_plan_print(&plan, stdout);
         printf("dry run: %zu search points to run, %zu already in %s, %zu skipped; nothing "
@@ -170,7 +212,8 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
         if (keep_backup(csv_path, err, errlen)) goto out;
         exists = 0;
     }
-    if (cn_rows_open(csv_path, exists, &csv, err, errlen)) goto out;
+    if (cn_results_open(&csv, csv_path, err, errlen)) goto out;
+    for (size_t i = 0; i < plan.n; i++) cn_plan_mark_done(&plan, i, &csv.done, ds.name, exp->k);
     if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
     char run_id[64], now[32];
     cn_utc_now(now, sizeof now);
@@ -182,6 +225,9 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     /* 3. Per build point: obtain the index, sweep, write. */
     for (size_t i = 0; i < plan.n; i++) {
         const cn_build_point_t *b = &plan.points[i];
+        int changed = 0;
+        if (cn_results_refresh(&csv, &changed, err, errlen)) goto out;
+        if (changed) cn_plan_mark_done(&plan, i, &csv.done, ds.name, exp->k);
         if (b->todo == 0) {
             fprintf(stderr, "[%s] %s: all %zu points done or skipped\n", b->algo->name,
                     b->bp.text, b->nsearch);
@@ -189,8 +235,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
         }
         cn_built_t built;
         int failed = cn_recipe_obtain(exp, b, full, &cache, bthreads, &built, err, errlen) ||
-                     sweep(exp, &ds, b, &built, bthreads, csv, csv_path, &rows_written, err,
-                           errlen);
+                     sweep(exp, &ds, b, &built, bthreads, &csv, &rows_written, err, errlen);
         cn_index_destroy(built.ix);
         if (!failed) continue;
         if (!opts->keep_going) goto out;
@@ -210,10 +255,8 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     }
     rc = 0;
 out:
-    if (csv && fclose(csv) != 0 && rc == 0) {
-        cn_error(err, errlen, CN_EIO, "%s: close failed: %s", csv_path, strerror(errno));
-        rc = -1;
-    }
+    if (cn_results_close(&csv, rc == 0 ? err : NULL, rc == 0 ? errlen : 0) != 0) rc = -1;
+    cn_shard_assign_free(&shards);
     cn_store_release(full);
     cn_plan_free(&plan);
     cn_dataset_free(&ds);

@@ -22,6 +22,7 @@ typedef struct cn_run_opts {
     int keep_going;        /* an algorithm whose build or search fails is reported and
                               the run goes on; the run still fails at the end */
     const char *only;      /* "a,b": run only the algorithms of these names (NULL: all) */
+    int shard_k, shard_n;  /* run only shard k (1-based) of n (shard.h); n = 0: all */
 } cn_run_opts_t;
 
 /* Runs exp. Progress goes to stderr, the plan (dry run) to stdout. Returns 0
