@@ -196,6 +196,16 @@ int cn_dataset_open(cn_dataset_t *ds, const cn_dataset_spec_t *spec, int threads
         }
     }
     if (cn_dataset_validate(ds, err, errlen)) goto out;
+    if (ds->sparse && ds->dim > CN_SPARSE_DIM_DIRECT) {
+        /* A declared dimension far above what occurs (a 24-byte file can
+         * declare 4e9) must not size the search contexts. */
+        uint32_t declared = ds->dim;
+        if (cn_csr_compact(&ds->strain, &ds->stest, &ds->dim, ds->source, err, errlen)) goto out;
+        fprintf(stderr,
+                "cannoli: dataset %s: dimension %u declared, %u components occur in the train "
+                "vectors: renumbered (inner products unchanged)\n",
+                ds->name, declared, ds->dim);
+    }
     if (!ds->neighbors) {
         uint32_t k = ds->n_train < CN_GT_DEFAULT_K ? ds->n_train : CN_GT_DEFAULT_K;
         fprintf(stderr, "cannoli: computing exact top-%u ground truth (%s gives none) ...\n", k,

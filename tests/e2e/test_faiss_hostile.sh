@@ -6,7 +6,8 @@
 # --keep-going the other algorithms' rows are written.
 source "$(dirname "$0")/lib.sh"
 need_fixtures sift-ngt-5k_base.bvecs sift-ngt-5k_query.bvecs sift-ngt-5k_groundtruth.ivecs
-if ! "$CANNOLI" list | grep -q '^  faiss '; then
+listing=$("$CANNOLI" list)
+if ! grep -q '^  faiss ' <<<"$listing"; then
   echo "SKIP: this build has no faiss baseline"; exit 77
 fi
 ds="dataset:
