@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "cannoli/common.h"
 #include "config.h"
@@ -148,6 +150,11 @@ void cn_csr_free(cn_csr_t *c); /* NULL-safe, leaves *c zeroed */
  * never anything proportional to the declared dimension. */
 int cn_csr_compact(cn_csr_t *train, cn_csr_t *test, uint32_t *dim, const char *path, char *err,
                    size_t errlen);
+/* fopen(path, "rb") for a regular file only: opened without blocking (a
+ * FIFO would wait for a writer forever), then checked; NULL with err
+ * "PATH: no such file" / "is a directory" / "not a regular file". The
+ * stat of the open file goes to *sb when sb is not NULL. */
+FILE *cn_fopen_regular(const char *path, struct stat *sb, char *err, size_t errlen);
 /* Deep copy of src into *dst (zeroed on failure). */
 int cn_csr_copy(cn_csr_t *dst, const cn_csr_t *src);
 

@@ -148,17 +148,8 @@ static int slurp(const char *path, unsigned char **buf, size_t *size, char *err,
     struct stat sb;
     *buf = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cn_error(err, errlen, CN_EIO, "%s: %s", path,
-                 errno == ENOENT ? "no such file" : strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        cn_error(err, errlen, CN_EIO, "%s: not a regular file", path);
-        return -1;
-    }
+    FILE *f = cn_fopen_regular(path, &sb, err, errlen);
+    if (!f) return -1;
     size_t n = (size_t)sb.st_size;
     unsigned char *b = cn_malloc(n ? n : 1);
     if (!b) {
@@ -355,6 +346,14 @@ int cn_read_gt100(const char *path, int32_t **ids, float **scores, uint32_t *nq,
         goto out;
     }
     memcpy(h, b, sizeof h);
+    /* nq * k < 2^62, but nq * k * 8 can wrap 2^64: compare counts, not bytes */
+    if (h[0] > 0 && h[1] > 0 && (uint64_t)h[0] * (uint64_t)h[1] > UINT64_MAX / 8) {
+        cn_error(err, errlen, CN_EFORMAT,
+                 "%s: header declares too many entries (%d queries x %d neighbours, more "
+                 "than 2^64 bytes; the file has %zu)",
+                 path, (int)h[0], (int)h[1], size);
+        goto out;
+    }
     if (h[0] <= 0 || h[1] <= 0 ||
         (uint64_t)h[0] * (uint64_t)h[1] * 8 != (uint64_t)(size - sizeof h)) {
         cn_error(err, errlen, CN_EFORMAT,
