@@ -115,14 +115,13 @@ csr(f"{w}/hq.csr", 4000000000, [0, 1], [3], [1.0])
 csr(f"{w}/negptr.csr", 10, [0, -1, 2], [1, 2], [1.0, 1.0])
 csr(f"{w}/negidx.csr", 10, [0, 2], [1, -2], [1.0, 1.0])
 csr(f"{w}/lies.csr", 10, [0, 2], [1, 2], [1.0, 1.0], nnz=1 << 40)
-# .gt100 whose nq * k * 8 wraps 2^64 to the file's own size: the old check
-# passed and the allocation failed ("out of memory").
-a = 23170
-nq, k = (1 << 30) + a, (1 << 31) - (2 * a - 1)
-m = (nq * k * 8) % (1 << 64) // 8
-assert 0 < m < 100000, m
+# .gt100 whose nq * k * 8 wraps 2^64 to the file's own size (1263665316 x
+# 1824726041 = 2^61 + 4: 32 bytes of entries): the old check passed and the
+# allocation failed ("out of memory").
+nq, k = 1263665316, 1824726041
+assert (nq * k * 8) % (1 << 64) == 32
 with open(f"{w}/wrap.gt100", "wb") as f:
-    f.write(struct.pack("<2i", nq, k) + b"\0" * (8 * m))
+    f.write(struct.pack("<2i", nq, k) + b"\0" * 32)
 with open(f"{w}/short.gt100", "wb") as f:
     f.write(struct.pack("<2i", 2, 10) + b"\0" * 16)
 with open(f"{w}/lies.bin", "wb") as f:
