@@ -55,12 +55,16 @@ bad 5 "config is a directory" "dir.yaml" "is a directory" -- run_cfg "$W/dir.yam
 bad 5 "empty config" "empty.yaml:1:" "empty document" -- run_cfg "$W/empty.yaml"
 printf 'name: good\n\xff\xfe: [1\n' >"$W/binary.yaml"
 bad 5 "invalid UTF-8" "binary.yaml" -- run_cfg "$W/binary.yaml"
+# (run from a sandbox two levels down, so a binary that lets a name escape
+# writes inside $W, not beside the source tree)
+mkdir -p "$W/sb/a/b"
+in_sb() { (cd "$W/sb/a/b" && exec timeout -s KILL 60 "$CANNOLI" run "$1" --no-cache); }
 for n in '../../x' '/tmp/x' '.hidden' 'a/b' '..'; do
   printf 'name: "%s"\ndataset: {train: %s, test: %s}\nalgorithms: [{index: flat}]\n' "$n" "$BASE" "$QUERY" >"$W/name.yaml"
-  bad 5 "name '$n'" "name.yaml:1:" "one folder name" -- timeout -s KILL 60 "$CANNOLI" run "$W/name.yaml" --no-cache
+  bad 5 "name '$n'" "name.yaml:1:" "one folder name" -- in_sb "$W/name.yaml"
 done
-[ ! -e "$SRC/../x" ] && [ ! -e /tmp/x/results.csv ] && ok "no results written outside results/" \
-  || not_ok "a name escaped results/"
+[ -z "$(find "$W/sb" -name results.csv)" ] && ok "no results written for a name outside results/" \
+  || not_ok "a name escaped results/: $(find "$W/sb" -name results.csv)"
 
 # ---- dataset paths -----------------------------------------------------------
 cfg_ds "$W/dsdir.yaml" "$W"
