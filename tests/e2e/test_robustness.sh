@@ -58,7 +58,8 @@ bad 5 "invalid UTF-8" "binary.yaml" -- run_cfg "$W/binary.yaml"
 # (run from a sandbox two levels down, so a binary that lets a name escape
 # writes inside $W, not beside the source tree)
 mkdir -p "$W/sb/a/b"
-in_sb() { (cd "$W/sb/a/b" && exec timeout -s KILL 60 "$CANNOLI" run "$1" --no-cache); }
+CANNOLI_ABS=$(realpath "$CANNOLI")
+in_sb() { (cd "$W/sb/a/b" && exec timeout -s KILL 60 "$CANNOLI_ABS" run "$1" --no-cache); }
 for n in '../../x' '/tmp/x' '.hidden' 'a/b' '..'; do
   printf 'name: "%s"\ndataset: {train: %s, test: %s}\nalgorithms: [{index: flat}]\n' "$n" "$BASE" "$QUERY" >"$W/name.yaml"
   bad 5 "name '$n'" "name.yaml:1:" "one folder name" -- in_sb "$W/name.yaml"
@@ -235,4 +236,27 @@ assert rows[0]['cached'] == '0' and float(rows[0]['build_s']) >= 0, rows[0]
 "
   fi
 done
+# ---- --force three times within a second: every earlier file is kept ----------
+# (the .bak name has one-second resolution; it used to be renamed over, so the
+# second of two --force runs in one second lost the first's backup)
+$PY - "$W/tiny_base.fvecs" "$W/tiny_query.fvecs" <<'PYEOF'
+import struct, sys
+for path, n in ((sys.argv[1], 30), (sys.argv[2], 3)):
+    with open(path, "wb") as f:
+        for i in range(n):
+            f.write(struct.pack("<i", 4) + struct.pack("<4f", i, 1.0, -i, 0.5))
+PYEOF
+printf 'name: t\ndataset: {train: %s, test: %s}\nk: 1\nruns: 1\nalgorithms: [{name: flat, index: flat}]\n' \
+  "$W/tiny_base.fvecs" "$W/tiny_query.fvecs" >"$W/tiny.yaml"
+"$CANNOLI" run "$W/tiny.yaml" --out "$W/f" 2>/dev/null || not_ok "tiny run"
+echo "original" >>"$W/f/results.csv" # marks the first file's content
+orig=$(sha256sum <"$W/f/results.csv")
+t0=$(date +%s.%N)
+for i in 1 2 3; do "$CANNOLI" run "$W/tiny.yaml" --out "$W/f" --force 2>/dev/null || not_ok "--force run $i"; done
+dt=$(echo "$(date +%s.%N) - $t0" | bc)
+nbak=$(ls "$W/f" | grep -c '\.bak$' || true)
+found=0
+for b in "$W"/f/*.bak; do [ "$(sha256sum <"$b")" = "$orig" ] && found=1; done
+[ "$nbak" = 3 ] && [ "$found" = 1 ] && ok "three --force runs in ${dt}s keep three backups, the original among them" \
+  || not_ok "--force backups: $nbak files, original kept: $found ($(ls "$W/f"))"
 finish
