@@ -86,6 +86,9 @@ static int fail_at(ctx_t *c, int line, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* one line, whatever a quoted YAML value holds */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
     cn_error(c->err, c->errlen, CN_EINVAL, "%s:%d: %s", c->path, line, msg);
     return -1;
 }
