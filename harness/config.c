@@ -642,7 +642,7 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     }
     if (v[T_BTHREADS]) {
         if (get_int(c, v[T_BTHREADS], "build_threads", 0, 4096,
-                    "an integer in [0, 4096] (0 = all cores)", &x))
+                    "a non-negative integer up to 4096 (0 = all cores)", &x))
             return -1;
         e->build_threads = (int)x;
     }
