@@ -39,7 +39,13 @@
 /* Anything larger is treated as a corrupt header rather than a real shape. */
 #define MAX_DIM (1u << 24)
 
+/* Silences HDF5's error stack, and keeps HDF5 from closing its files at
+ * process exit: after a failed write (a full disk) H5Fclose fails and leaves
+ * the file half-closed in HDF5's tables, and libhdf5 1.10's exit handler
+ * then crashes on it (SIGSEGV after the one-line error). H5dont_atexit works
+ * only before the library's first use; a later call is a harmless no-op. */
 static void quiet_hdf5(void) {
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
@@ -614,7 +620,7 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     herr_t cl = H5Fclose(f);
     f = -1;
     if (cl < 0) {
-        cn_error(err, errlen, CN_EIO, "%s: cannot finish writing (disk full?)", tmp);
+        cn_error(err, errlen, CN_EIO, "%s: cannot finish writing (disk full?)", path);
         goto fail;
     }
     if (rename(tmp, path) != 0) {
@@ -625,7 +631,7 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     rc = 0;
     goto fail;
 wfail:
-    cn_error(err, errlen, CN_EIO, "%s: cannot write %s (disk full?)", tmp, what);
+    cn_error(err, errlen, CN_EIO, "%s: cannot write %s (disk full?)", path, what);
 fail:
     if (f >= 0) H5Fclose(f);
     if (rc && created) unlink(tmp); /* only a file we made, never a folder */
