@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
             snprintf(names[n++], len, "%s/%s", argv[i], e->d_name);
         }
         closedir(d);
-        qsort(names, n, sizeof *names, cmp);
+        if (n) qsort(names, n, sizeof *names, cmp);
         for (size_t j = 0; j < n; j++) {
             struct stat fb;
             if (stat(names[j], &fb) == 0 && S_ISREG(fb.st_mode)) count += run_file(names[j]);
