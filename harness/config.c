@@ -713,7 +713,12 @@ static FILE *open_regular(ctx_t *c, const char *path) {
         cn_error(c->err, c->errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
+        cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
         cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path,
                  S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
         close(fd);

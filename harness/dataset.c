@@ -49,7 +49,12 @@ FILE *cn_fopen_regular(const char *path, struct stat *out, char *err, size_t err
                  errno == ENOENT ? "no such file" : strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
+        cn_error(err, errlen, CN_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
         cn_error(err, errlen, CN_EIO, "%s: %s", path,
                  S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
         close(fd);
