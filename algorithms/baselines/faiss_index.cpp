@@ -432,6 +432,13 @@ cn_status_t run_isolated(const fx_index *f, const char *what, double timeout, ch
         pthread_t th;
         if (pthread_create(&th, nullptr, child_thread, &a) != 0) _exit(3);
         pthread_join(th, nullptr);
+        /* LLVM's libomp (clang builds: the TSan stage) registers each process
+         * in /dev/shm/__KMP_REGISTERED_LIB_<pid>_<uid> and removes the file
+         * only in its exit handler, which _exit skips. */
+        char reg[96];
+        snprintf(reg, sizeof reg, "/dev/shm/__KMP_REGISTERED_LIB_%d_%d", (int)getpid(),
+                 (int)getuid());
+        unlink(reg);
         _exit(0); /* never the parent's atexit handlers or stdio buffers */
     }
     close(fds[1]);
