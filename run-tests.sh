@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds cannoli three times and runs the tests in each build:
+# Builds cannoli four times and runs the tests in each build:
 #   build/release : -O3, unit (cmocka) + end-to-end (CLI on fixtures) tests
 #   build/asan    : AddressSanitizer + UndefinedBehaviorSanitizer, same tests
 #   build/tsan    : ThreadSanitizer (clang + libomp + archer): a deliberate-race
 #                   self-check, the threaded unit tests and a 2-thread CLI run
 #                   (tests/tsan/run.sh; skip with CN_TESTS_SKIP_TSAN=1)
+#   build/fuzz    : libFuzzer (clang + ASan + UBSan): every fuzz target for
+#                   CN_FUZZ_SECONDS seconds (default 30; tests/fuzz/run.sh;
+#                   skip with CN_TESTS_SKIP_FUZZ=1)
 # and finally runs the unit tests under valgrind (memcheck, leaks = errors).
 # Set CN_TESTS_SKIP_VALGRIND=1 or CN_TESTS_SKIP_ASAN=1 to skip a stage.
 set -euo pipefail
@@ -30,6 +33,11 @@ fi
 if [ "${CN_TESTS_SKIP_TSAN:-0}" != 1 ]; then
   echo "== ThreadSanitizer build (clang, libomp + archer)"
   bash tests/tsan/run.sh build/tsan "$jobs"
+fi
+
+if [ "${CN_TESTS_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== libFuzzer (${CN_FUZZ_SECONDS:-30} s per target)"
+  CN_FUZZ_JOBS="$jobs" bash tests/fuzz/run.sh "${CN_FUZZ_SECONDS:-30}"
 fi
 
 if [ "${CN_TESTS_SKIP_VALGRIND:-0}" != 1 ]; then

@@ -38,11 +38,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "cannoli/common.h"
@@ -83,6 +86,9 @@ static int fail_at(ctx_t *c, int line, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* one line, whatever a quoted YAML value holds */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
     cn_error(c->err, c->errlen, CN_EINVAL, "%s:%d: %s", c->path, line, msg);
     return -1;
 }
@@ -577,6 +583,12 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     } else if (!(e->name = stem_of(c->path))) {
         return fail_nomem(c);
     }
+    /* The name is a folder under results/: one path component, not hidden. */
+    if (!e->name[0] || e->name[0] == '.' || strchr(e->name, '/') || strchr(e->name, '\\'))
+        return fail_at(c, line_of(v[T_NAME] ? v[T_NAME] : root),
+                       "name '%s' must be one folder name under results/ (no '/', not "
+                       "starting with '.')",
+                       e->name);
 
     if (!v[T_DATASET])
         return fail_at(c, line_of(root),
@@ -629,8 +641,8 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
         }
     }
     if (v[T_BTHREADS]) {
-        if (get_int(c, v[T_BTHREADS], "build_threads", 0, INT_MAX,
-                    "a non-negative integer (0 = all cores)", &x))
+        if (get_int(c, v[T_BTHREADS], "build_threads", 0, 4096,
+                    "a non-negative integer up to 4096 (0 = all cores)", &x))
             return -1;
         e->build_threads = (int)x;
     }
@@ -658,6 +670,70 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     return 0;
 }
 
+/* Deepest nesting of maps and lists an experiment file may have (a real one
+ * has 5): libyaml's document loader takes minutes on a few hundred KB of
+ * nesting, while its event parser stopped at this depth takes microseconds. */
+#define CN_CONFIG_MAX_DEPTH 64
+
+/* 0 when f nests at most CN_CONFIG_MAX_DEPTH levels, or when it has a syntax
+ * error (the loader reports it); -1 (err filled) when deeper. Rewinds f. */
+static int check_depth(ctx_t *c, FILE *f) {
+    yaml_parser_t p;
+    int depth = 0, rc = 0;
+    if (!yaml_parser_initialize(&p)) return fail_nomem(c);
+    yaml_parser_set_input_file(&p, f);
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) break;
+        yaml_event_type_t t = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT) break;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > CN_CONFIG_MAX_DEPTH) {
+                rc = fail_at(c, line, "maps and lists nested more than %d levels deep",
+                             CN_CONFIG_MAX_DEPTH);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+    }
+    yaml_parser_delete(&p);
+    rewind(f);
+    return rc;
+}
+
+/* Opens path for reading if it is a regular file (a FIFO would block, a
+ * directory or device is not an experiment file); NULL with err filled. */
+static FILE *open_regular(ctx_t *c, const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0) {
+        cn_error(c->err, c->errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0) {
+        cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path,
+                 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        cn_error(c->err, c->errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t errlen) {
     cn_experiment_t e;
     yaml_parser_t parser;
@@ -668,11 +744,8 @@ int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t err
     memset(&e, 0, sizeof e);
     memset(exp, 0, sizeof *exp);
 
-    f = fopen(path, "rb");
-    if (!f) {
-        cn_error(err, errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
+    f = open_regular(&c, path);
+    if (!f || check_depth(&c, f)) goto out;
     if (!yaml_parser_initialize(&parser)) {
         fail_nomem(&c);
         goto out;

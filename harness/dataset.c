@@ -12,6 +12,7 @@
  * neighbours are stored best first; gt_k == 0 iff neighbors == NULL.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,37 @@ void cn_dataset_free(cn_dataset_t *ds) {
 /* ---- small helpers ------------------------------------------------------ */
 
 
+FILE *cn_fopen_regular(const char *path, struct stat *out, char *err, size_t errlen) {
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        cn_error(err, errlen, CN_EIO, "%s: %s", path,
+                 errno == ENOENT ? "no such file" : strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) != 0) {
+        cn_error(err, errlen, CN_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        cn_error(err, errlen, CN_EIO, "%s: %s", path,
+                 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        cn_error(err, errlen, CN_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (out) *out = sb;
+    return f;
+}
+
 int cn_ds_file_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -56,12 +88,27 @@ char *cn_ds_join(const char *dir, const char *file) {
     return s;
 }
 
+/* Fills err for a path that exists but is no regular file ("is a
+ * directory", "not a regular file"); 0 when it does not exist at all. */
+static int not_regular(const char *path, char *err, size_t errlen) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    cn_error(err, errlen, CN_EINVAL, "%s: %s", path,
+             S_ISDIR(sb.st_mode) ? "is a directory, not a dataset file"
+                                 : "not a regular file (a dataset must be one)");
+    return 1;
+}
+
 /* Resolves a file named in a config: as given (absolute, or relative to the
  * current directory), then relative to config_dir. Returns a new string or
- * NULL with "PATH: no such file". */
-static char *resolve(const char *path, const char *config_dir, char *err, size_t errlen) {
+ * NULL with "PATH: no such file" (*exists = 0) or "PATH: is a directory" /
+ * "not a regular file" (*exists = 1). */
+static char *resolve(const char *path, const char *config_dir, int *exists, char *err,
+                     size_t errlen) {
+    *exists = 0;
     if (cn_ds_file_exists(path) || path[0] == '/' || !config_dir || !config_dir[0]) {
         if (!cn_ds_file_exists(path)) {
+            if ((*exists = not_regular(path, err, errlen))) return NULL;
             cn_error(err, errlen, CN_ENOTFOUND, "%s: no such file", path);
             return NULL;
         }
@@ -69,8 +116,10 @@ static char *resolve(const char *path, const char *config_dir, char *err, size_t
     }
     char *p = cn_ds_join(config_dir, path);
     if (p && cn_ds_file_exists(p)) return p;
+    if (p && !(*exists = not_regular(p, err, errlen)))
+        *exists = not_regular(path, err, errlen);
     cn_free(p);
-    cn_error(err, errlen, CN_ENOTFOUND, "%s: no such file", path);
+    if (!*exists) cn_error(err, errlen, CN_ENOTFOUND, "%s: no such file", path);
     return NULL;
 }
 
@@ -176,17 +225,20 @@ int cn_dataset_open(cn_dataset_t *ds, const cn_dataset_spec_t *spec, int threads
             cn_error(err, errlen, CN_EINVAL, "dataset: the map form needs 'train' and 'test'");
             return -1;
         }
-        if (!(tr = resolve(spec->train, spec->config_dir, err, errlen)) ||
-            !(te = resolve(spec->test, spec->config_dir, err, errlen)) ||
-            (spec->neighbors && !(nb = resolve(spec->neighbors, spec->config_dir, err, errlen))))
+        int ex;
+        if (!(tr = resolve(spec->train, spec->config_dir, &ex, err, errlen)) ||
+            !(te = resolve(spec->test, spec->config_dir, &ex, err, errlen)) ||
+            (spec->neighbors &&
+             !(nb = resolve(spec->neighbors, spec->config_dir, &ex, err, errlen))))
             goto out;
         if (cn_dataset_load_files(ds, tr, te, nb, spec->distance, err, errlen)) goto out;
     } else {
         int c = cn_catalogue_open(ds, spec->name, threads, err, errlen);
         if (c < 0) goto out;
         if (c == 1) {
-            if (!(p = resolve(spec->name, spec->config_dir, err, errlen))) {
-                if (!strchr(spec->name, '/') && !strstr(spec->name, ".hdf5"))
+            int ex;
+            if (!(p = resolve(spec->name, spec->config_dir, &ex, err, errlen))) {
+                if (!ex && !strchr(spec->name, '/') && !strstr(spec->name, ".hdf5"))
                     cn_error(err, errlen, CN_ENOTFOUND,
                              "%s: no such file, and not a catalogue dataset (see `cannoli "
                              "list`)", spec->name);
@@ -196,6 +248,16 @@ int cn_dataset_open(cn_dataset_t *ds, const cn_dataset_spec_t *spec, int threads
         }
     }
     if (cn_dataset_validate(ds, err, errlen)) goto out;
+    if (ds->sparse && ds->dim > CN_SPARSE_DIM_DIRECT) {
+        /* A declared dimension far above what occurs (a 24-byte file can
+         * declare 4e9) must not size the search contexts. */
+        uint32_t declared = ds->dim;
+        if (cn_csr_compact(&ds->strain, &ds->stest, &ds->dim, ds->source, err, errlen)) goto out;
+        fprintf(stderr,
+                "cannoli: dataset %s: dimension %u declared, %u components occur in the train "
+                "vectors: renumbered (inner products unchanged)\n",
+                ds->name, declared, ds->dim);
+    }
     if (!ds->neighbors) {
         uint32_t k = ds->n_train < CN_GT_DEFAULT_K ? ds->n_train : CN_GT_DEFAULT_K;
         fprintf(stderr, "cannoli: computing exact top-%u ground truth (%s gives none) ...\n", k,

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "cannoli/common.h"
 #include "config.h"
@@ -136,5 +138,24 @@ int cn_csr_normalise(cn_csr_t *c, uint32_t dim, const char *path, char *err, siz
 /* Inner product of row i of a and row j of b, merged in float64. */
 double cn_csr_dot(const cn_csr_t *a, uint32_t i, const cn_csr_t *b, uint32_t j);
 void cn_csr_free(cn_csr_t *c); /* NULL-safe, leaves *c zeroed */
+
+/* Declared sparse dimensions above this are compacted (cn_csr_compact):
+ * a search context holds about 12 bytes per dimension. */
+#define CN_SPARSE_DIM_DIRECT (1u << 20)
+/* Renumbers the components that occur in train to 0..m-1, in order (rows
+ * stay sorted), maps test's through the same table and drops the test
+ * components no train vector has: they add 0 to every inner product with a
+ * train vector, so every score, and the ground truth, stay exact. *dim
+ * becomes m (1 if train has no nonzero). Memory: 4 bytes per train nonzero,
+ * never anything proportional to the declared dimension. */
+int cn_csr_compact(cn_csr_t *train, cn_csr_t *test, uint32_t *dim, const char *path, char *err,
+                   size_t errlen);
+/* fopen(path, "rb") for a regular file only: opened without blocking (a
+ * FIFO would wait for a writer forever), then checked; NULL with err
+ * "PATH: no such file" / "is a directory" / "not a regular file". The
+ * stat of the open file goes to *sb when sb is not NULL. */
+FILE *cn_fopen_regular(const char *path, struct stat *sb, char *err, size_t errlen);
+/* Deep copy of src into *dst (zeroed on failure). */
+int cn_csr_copy(cn_csr_t *dst, const cn_csr_t *src);
 
 #endif

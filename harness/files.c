@@ -66,6 +66,31 @@ static int finish(cn_dataset_t *ds, cn_dataset_t *d, const char *train, const ch
                  neighbors, n, test, d->n_test);
         goto fail;
     }
+    /* Problems of the test and neighbour files are named here, by their own
+     * file (cn_dataset_validate later knows only the train file's name). */
+    if (d->test)
+        for (size_t i = 0; i < (size_t)d->n_test * d->dim; i++)
+            if (!isfinite(d->test[i])) {
+                cn_error(err, errlen, CN_EFORMAT,
+                         "%s: test vector %zu has a%s value at component %zu", test,
+                         i / d->dim, isnan(d->test[i]) ? " NaN" : "n infinite", i % d->dim);
+                goto fail;
+            }
+    size_t total = (size_t)d->n_test * d->gt_k;
+    for (size_t i = 0; d->neighbors && i < total; i++)
+        if (d->neighbors[i] < 0 || (uint32_t)d->neighbors[i] >= d->n_train) {
+            cn_error(err, errlen, CN_EFORMAT,
+                     "%s: neighbour %zu of query %zu is id %d, outside the %u vectors of %s",
+                     neighbors, i % d->gt_k, i / d->gt_k, (int)d->neighbors[i], d->n_train,
+                     train);
+            goto fail;
+        }
+    for (size_t i = 0; d->distances && i < total; i++)
+        if (!isfinite(d->distances[i])) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: distance %zu of query %zu is not finite",
+                     neighbors, i % d->gt_k, i / d->gt_k);
+            goto fail;
+        }
     d->name = files_stem(train);
     d->source = cn_strdup(train);
     if (!d->name || !d->source) {

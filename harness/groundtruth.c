@@ -117,6 +117,7 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
     int32_t *nb = NULL;
     float *dist = NULL;
     cand_t *cands = NULL;
+    cn_csr_t ctrain = {0}, ctest = {0};
     int rc = -1;
     char e2[512];
 
@@ -134,15 +135,29 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
     uint32_t kk = k + margin < ds->n_train ? k + margin : ds->n_train;
     size_t nq = ds->n_test;
 
+    /* A sparse set declaring a huge dimension is searched renumbered (exact,
+     * see cn_csr_compact), on copies: the caller's set is left as it is. */
+    const cn_csr_t *qtest = &ds->stest, *qtrain = &ds->strain;
+    uint32_t sdim = ds->dim;
+    if (ds->sparse && ds->dim > CN_SPARSE_DIM_DIRECT) {
+        if (cn_csr_copy(&ctrain, &ds->strain) || cn_csr_copy(&ctest, &ds->stest)) {
+            cn_error(err, errlen, CN_ENOMEM, "%s: out of memory for ground truth", src);
+            goto out;
+        }
+        if (cn_csr_compact(&ctrain, &ctest, &sdim, src, err, errlen)) goto out;
+        qtest = &ctest;
+        qtrain = &ctrain;
+    }
     cn_status_t sst =
         ds->sparse
-            ? cn_store_sparse_create(&store, ds->strain.indptr, ds->strain.indices,
-                                     ds->strain.values, ds->n_train, ds->dim, ds->metric,
+            ? cn_store_sparse_create(&store, qtrain->indptr, qtrain->indices,
+                                     qtrain->values, ds->n_train, sdim, ds->metric,
                                      CN_SPARSE_F32, e2, sizeof e2)
             : cn_store_dense_create(&store, ds->train, ds->n_train, ds->dim, ds->metric, e2,
                                     sizeof e2);
     if (sst != CN_OK ||
-        cn_index_create(&ix, "flat", ds->metric, ds->dim, &(cn_params_t){NULL, 0}, e2,
+        cn_index_create(&ix, "flat", ds->metric, ds->sparse ? sdim : ds->dim,
+                        &(cn_params_t){NULL, 0}, e2,
                         sizeof e2) != CN_OK ||
         cn_index_build(ix, store, store, NULL, threads, e2, sizeof e2) != CN_OK) {
         cn_error(err, errlen, CN_EINVAL, "%s: ground truth: %s", src, e2);
@@ -157,7 +172,7 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
         cn_error(err, errlen, CN_ENOMEM, "%s: out of memory for ground truth", src);
         goto out;
     }
-    if ((ds->sparse ? search_sparse_batch(ix, &ds->stest, kk, threads, ids, sc, e2, sizeof e2)
+    if ((ds->sparse ? search_sparse_batch(ix, qtest, kk, threads, ids, sc, e2, sizeof e2)
                     : cn_index_search_batch(ix, &(cn_params_t){NULL, 0}, ds->test, nq, kk,
                                             threads, ids, sc, e2, sizeof e2)) != CN_OK) {
         cn_error(err, errlen, CN_EINVAL, "%s: ground truth: %s", src, e2);
@@ -169,6 +184,8 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
     ix = NULL;
     cn_store_release(store);
     store = NULL;
+    cn_csr_free(&ctrain);
+    cn_csr_free(&ctest);
 
     int bad = 0;
     const cn_dataset_t *c = ds;
@@ -212,6 +229,8 @@ int cn_dataset_groundtruth(cn_dataset_t *ds, uint32_t k, int threads, char *err,
 out:
     cn_index_destroy(ix);
     cn_store_release(store);
+    cn_csr_free(&ctrain);
+    cn_csr_free(&ctest);
     cn_free(ids);
     cn_free(sc);
     cn_free(nb);

@@ -17,8 +17,10 @@
  * HDF5 prints its whole error stack to stderr by default; we switch that off
  * once (H5Eset_auto2) and report one line "PATH: problem" instead.
  *
- * Saving writes PATH.tmp and renames it over PATH, so a failure (disk full,
- * interrupted run) never destroys an existing file.
+ * Saving writes a fresh PATH.tmpXXXXXX (mkstemp) beside PATH and renames it
+ * over PATH, so a failure (disk full, interrupted run) never destroys an
+ * existing file; PATH must be absent or a regular file (never a device, a
+ * folder or a FIFO, which rename would replace).
  *
  * Invariants: on failure the output dataset is left zeroed and every HDF5
  * handle opened here is closed (goto-fail with handles initialised to -1).
@@ -37,7 +39,13 @@
 /* Anything larger is treated as a corrupt header rather than a real shape. */
 #define MAX_DIM (1u << 24)
 
+/* Silences HDF5's error stack, and keeps HDF5 from closing its files at
+ * process exit: after a failed write (a full disk) H5Fclose fails and leaves
+ * the file half-closed in HDF5's tables, and libhdf5 1.10's exit handler
+ * then crashes on it (SIGSEGV after the one-line error). H5dont_atexit works
+ * only before the library's first use; a later call is a harmless no-op. */
 static void quiet_hdf5(void) {
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
@@ -247,10 +255,34 @@ static int read_csr_h5(hid_t f, const char *path, const char *p, cn_csr_t *c, ui
     void *a = NULL, *b = NULL, *v = NULL;
     uint64_t la, lb, lv;
     memset(c, 0, sizeof *c);
-    if (read_array(f, path, n1, H5T_NATIVE_UINT64, 8, &a, &la, err, errlen) ||
-        read_array(f, path, n2, H5T_NATIVE_UINT32, 4, &b, &lb, err, errlen) ||
+    /* Read signed and checked: HDF5 converts a negative value to an unsigned
+     * memory type as 0 (clamped), which would pass every later check. */
+    if (read_array(f, path, n1, H5T_NATIVE_INT64, 8, &a, &la, err, errlen) ||
+        read_array(f, path, n2, H5T_NATIVE_INT64, 8, &b, &lb, err, errlen) ||
         read_array(f, path, n3, H5T_NATIVE_FLOAT, 4, &v, &lv, err, errlen))
         goto fail;
+    for (uint64_t i = 0; i < la; i++)
+        if ((int64_t)((const uint64_t *)a)[i] < 0) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: '%s' has a negative entry (%lld at %llu)",
+                     path, n1, (long long)((const uint64_t *)a)[i], (unsigned long long)i);
+            goto fail;
+        }
+    {
+        /* narrowed in place: bytes [4k, 4k+4) are written after entries
+         * 0..k (bytes [0, 8k+8)) were read; memcpy, no aliasing */
+        unsigned char *raw = b;
+        for (uint64_t k = 0; k < lb; k++) {
+            int64_t x;
+            memcpy(&x, raw + 8 * k, 8);
+            if (x < 0 || x > (int64_t)UINT32_MAX - 1) {
+                cn_error(err, errlen, CN_EFORMAT, "%s: '%s' entry %llu is %lld, outside [0, %u)",
+                         path, n2, (unsigned long long)k, (long long)x, UINT32_MAX);
+                goto fail;
+            }
+            uint32_t x32 = (uint32_t)x;
+            memcpy(raw + 4 * k, &x32, 4);
+        }
+    }
     c->indptr = a;
     c->indices = b;
     c->values = v;
@@ -331,6 +363,10 @@ int cn_dataset_load_hdf5(cn_dataset_t *ds, const char *path, char *err, size_t e
     }
     if (S_ISDIR(sb.st_mode)) {
         cn_error(err, errlen, CN_EIO, "%s: is a directory, not an HDF5 file", path);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) { /* a FIFO would block HDF5's open */
+        cn_error(err, errlen, CN_EIO, "%s: not a regular file", path);
         return -1;
     }
     if (access(path, R_OK) != 0) {
@@ -513,17 +549,39 @@ static const char *annb_metric(cn_metric_t m) {
 
 int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, size_t errlen) {
     size_t plen = strlen(path);
-    char *tmp = cn_malloc(plen + 5);
+    char *tmp = cn_malloc(plen + 12);
     hid_t f = -1;
     int rc = -1, created = 0;
+    struct stat sb;
     if (!tmp) {
         cn_error(err, errlen, CN_ENOMEM, "%s: out of memory", path);
         return -1;
     }
+    /* Only a regular file is replaced: never a device (as root, rename over
+     * /dev/full works), a folder or a FIFO. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        cn_error(err, errlen, CN_EIO, "%s: %s; the output must be a regular file", path,
+                 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        cn_free(tmp);
+        return -1;
+    }
+    /* A fresh temporary name beside it (mkstemp: never an existing file). */
     memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
+    memcpy(tmp + plen, ".tmpXXXXXX", 11);
     quiet_hdf5();
     errno = 0;
+    int tfd = mkstemp(tmp);
+    if (tfd < 0) {
+        cn_error(err, errlen, CN_EIO, "%s: cannot create a temporary file beside it: %s", path,
+                 strerror(errno));
+        cn_free(tmp);
+        return -1;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(tfd, 0666 & ~um); /* not mkstemp's 0600: the mode a plain create gives */
+    close(tfd);
+    created = 1;
 
     if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         cn_error(err, errlen, CN_EIO, "%s: cannot create file (%s)", tmp,
@@ -562,7 +620,7 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     herr_t cl = H5Fclose(f);
     f = -1;
     if (cl < 0) {
-        cn_error(err, errlen, CN_EIO, "%s: cannot finish writing (disk full?)", tmp);
+        cn_error(err, errlen, CN_EIO, "%s: cannot finish writing (disk full?)", path);
         goto fail;
     }
     if (rename(tmp, path) != 0) {
@@ -573,7 +631,7 @@ int cn_dataset_save_hdf5(const cn_dataset_t *ds, const char *path, char *err, si
     rc = 0;
     goto fail;
 wfail:
-    cn_error(err, errlen, CN_EIO, "%s: cannot write %s (disk full?)", tmp, what);
+    cn_error(err, errlen, CN_EIO, "%s: cannot write %s (disk full?)", path, what);
 fail:
     if (f >= 0) H5Fclose(f);
     if (rc && created) unlink(tmp); /* only a file we made, never a folder */

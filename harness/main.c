@@ -34,6 +34,9 @@
 #include "shard.h"
 #include "slurm.h"
 
+/* Most OpenMP threads a command line may ask for. */
+#define CN_MAX_THREADS 1024
+
 
 static const char usage[] =
     "usage: cannoli <command> [options]\n"
@@ -314,8 +317,11 @@ static int cmd_groundtruth(int argc, char **argv) {
             if (i + 1 >= argc || parse_int(argv[++i], &k) || k < 1 || k > 100000)
                 return usage_error("groundtruth: --k must be an integer in [1, 100000]");
         } else if (!strcmp(a, "--threads")) {
-            if (i + 1 >= argc || parse_int(argv[++i], &threads) || threads < 0)
-                return usage_error("groundtruth: --threads must be a non-negative integer");
+            /* libgomp overflows its stack starting 100000 threads */
+            if (i + 1 >= argc || parse_int(argv[++i], &threads) || threads < 0 ||
+                threads > CN_MAX_THREADS)
+                return usage_error("groundtruth: --threads must be an integer in [0, 1024] "
+                                   "(0 = all cores)");
         } else if (a[0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "groundtruth: unknown option '%s'", a);

@@ -45,6 +45,73 @@ double cn_csr_dot(const cn_csr_t *a, uint32_t i, const cn_csr_t *b, uint32_t j) 
     return s;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Position of c in the sorted table u[0..m), or -1. */
+static int64_t find_u32(const uint32_t *u, uint64_t m, uint32_t c) {
+    uint64_t lo = 0, hi = m;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (u[mid] < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < m && u[lo] == c ? (int64_t)lo : -1;
+}
+
+int cn_csr_compact(cn_csr_t *train, cn_csr_t *test, uint32_t *dim, const char *path, char *err,
+                   size_t errlen) {
+    uint64_t nnz = train->indptr[train->rows], m = 0;
+    uint32_t *u = cn_malloc(nnz ? (size_t)nnz * sizeof *u : 1);
+    if (!u) {
+        cn_error(err, errlen, CN_ENOMEM, "%s: out of memory renumbering %llu components", path,
+                 (unsigned long long)nnz);
+        return -1;
+    }
+    if (nnz) memcpy(u, train->indices, (size_t)nnz * sizeof *u);
+    qsort(u, (size_t)nnz, sizeof *u, cmp_u32);
+    for (uint64_t k = 0; k < nnz; k++)
+        if (m == 0 || u[k] != u[m - 1]) u[m++] = u[k];
+    for (uint64_t k = 0; k < nnz; k++) train->indices[k] = (uint32_t)find_u32(u, m, train->indices[k]);
+    /* test: keep the components train has, renumbered; rows shift left */
+    uint64_t w = 0;
+    for (uint32_t i = 0; i < test->rows; i++) {
+        uint64_t b = test->indptr[i], e = test->indptr[i + 1];
+        test->indptr[i] = w;
+        for (uint64_t k = b; k < e; k++) {
+            int64_t c = find_u32(u, m, test->indices[k]);
+            if (c < 0) continue;
+            test->indices[w] = (uint32_t)c;
+            test->values[w++] = test->values[k];
+        }
+    }
+    test->indptr[test->rows] = w;
+    cn_free(u);
+    *dim = m ? (uint32_t)m : 1;
+    return 0;
+}
+
+int cn_csr_copy(cn_csr_t *dst, const cn_csr_t *src) {
+    uint64_t nnz = src->indptr[src->rows];
+    memset(dst, 0, sizeof *dst);
+    dst->rows = src->rows;
+    dst->indptr = cn_malloc(((size_t)src->rows + 1) * sizeof *dst->indptr);
+    dst->indices = cn_malloc(nnz ? (size_t)nnz * sizeof *dst->indices : 1);
+    dst->values = cn_malloc(nnz ? (size_t)nnz * sizeof *dst->values : 1);
+    if (!dst->indptr || !dst->indices || !dst->values) {
+        cn_csr_free(dst);
+        return -1;
+    }
+    memcpy(dst->indptr, src->indptr, ((size_t)src->rows + 1) * sizeof *dst->indptr);
+    if (nnz) {
+        memcpy(dst->indices, src->indices, (size_t)nnz * sizeof *dst->indices);
+        memcpy(dst->values, src->values, (size_t)nnz * sizeof *dst->values);
+    }
+    return 0;
+}
+
 /* Insertion sort of one row by component (rows are short). */
 static void sort_row(uint32_t *idx, float *val, size_t m) {
     for (size_t i = 1; i < m; i++) {
@@ -81,17 +148,8 @@ static int slurp(const char *path, unsigned char **buf, size_t *size, char *err,
     struct stat sb;
     *buf = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cn_error(err, errlen, CN_EIO, "%s: %s", path,
-                 errno == ENOENT ? "no such file" : strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        cn_error(err, errlen, CN_EIO, "%s: not a regular file", path);
-        return -1;
-    }
+    FILE *f = cn_fopen_regular(path, &sb, err, errlen);
+    if (!f) return -1;
     size_t n = (size_t)sb.st_size;
     unsigned char *b = cn_malloc(n ? n : 1);
     if (!b) {
@@ -288,6 +346,14 @@ int cn_read_gt100(const char *path, int32_t **ids, float **scores, uint32_t *nq,
         goto out;
     }
     memcpy(h, b, sizeof h);
+    /* nq * k < 2^62, but nq * k * 8 can wrap 2^64: compare counts, not bytes */
+    if (h[0] > 0 && h[1] > 0 && (uint64_t)h[0] * (uint64_t)h[1] > UINT64_MAX / 8) {
+        cn_error(err, errlen, CN_EFORMAT,
+                 "%s: header declares too many entries (%d queries x %d neighbours, more "
+                 "than 2^64 bytes; the file has %zu)",
+                 path, (int)h[0], (int)h[1], size);
+        goto out;
+    }
     if (h[0] <= 0 || h[1] <= 0 ||
         (uint64_t)h[0] * (uint64_t)h[1] * 8 != (uint64_t)(size - sizeof h)) {
         cn_error(err, errlen, CN_EFORMAT,

@@ -43,15 +43,7 @@ static int read_xvecs(const char *path, enum kind k, void **data, uint32_t *n, u
     *data = NULL;
     *n = *dim = 0;
 
-    if (!(fp = fopen(path, "rb"))) {
-        cn_error(err, errlen, CN_EIO, "%s: %s", path,
-                 errno == ENOENT ? "no such file" : strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        cn_error(err, errlen, CN_EIO, "%s: not a regular file", path);
-        goto out;
-    }
+    if (!(fp = cn_fopen_regular(path, &sb, err, errlen))) return -1;
     size_t size = (size_t)sb.st_size;
     if (size == 0) {
         cn_error(err, errlen, CN_EFORMAT, "%s: empty file", path);

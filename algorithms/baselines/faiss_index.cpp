@@ -49,6 +49,23 @@
  *
  * Errors: Faiss throws (FaissException, std::bad_alloc); every entry point
  * catches everything and returns a cn_status_t with a one-line message.
+ * Faiss also has inputs it does not survive: factory strings with a size of
+ * 0 (SIGFPE), PQ codes wider than 16 bits, HNSW with M < 2 (SIGSEGV or an
+ * endless loop), an IVF with 0 lists (assertion, abort). So (1) the numbers
+ * of a factory string are checked before Faiss sees it (check_factory), and
+ * (2) Faiss runs isolated: index_factory is first tried in a child process,
+ * and the build (train + add) happens in a forked child that streams the
+ * finished index back through a pipe (write_index / read_index); the parent
+ * waits at most CANNOLI_FAISS_TIMEOUT seconds (default 14400, 0 = no limit).
+ * A signal, an abort or the time limit becomes an error of this index
+ * ("build crashed inside Faiss (SIGFPE)"), never the end of the run. The
+ * child does its work in a fresh thread: libgomp's thread pool does not
+ * survive fork() in the thread that created it (the child's first parallel
+ * region would wait for workers that do not exist), while a new thread
+ * starts a new pool. Consequences: build_s includes the index's trip through
+ * the pipe, and the process's peak RSS does not see Faiss's build memory
+ * (it is the child's). CANNOLI_FAISS_CHECK=0 skips the checks of (1), so
+ * the isolation itself can be tested with strings that do crash Faiss.
  */
 #include <faiss/Index.h>
 #include <faiss/IndexHNSW.h>
@@ -64,6 +81,7 @@
 #include <faiss/utils/Heap.h>
 #include <faiss/utils/random.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -72,7 +90,16 @@
 #include <string>
 #include <vector>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <omp.h>
 
@@ -211,8 +238,301 @@ void configure(fx_index *f) {
     }
 }
 
+/* ---- factory-string checks ------------------------------------------------ */
+
+/* Refuses the numbers Faiss 1.7.3 does not survive (see the file comment):
+ * any size of 0 ("PQ0", "IVF0", "PQ128x0"), more than 16 bits per code
+ * ("PQ16x99": 2^99 centroids), HNSW or NSG with fewer than 2 links, and
+ * numbers beyond int. Everything else is left to Faiss's own checks. */
+cn_status_t check_factory(const std::string &s, char *err, size_t errlen) {
+    const char *env = std::getenv("CANNOLI_FAISS_CHECK");
+    if (env && std::strcmp(env, "0") == 0) return CN_OK;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (!std::isdigit((unsigned char)s[i]) || (i > 0 && std::isdigit((unsigned char)s[i - 1])))
+            continue;
+        size_t j = i;
+        unsigned long long v = 0;
+        while (j < s.size() && std::isdigit((unsigned char)s[j])) {
+            v = v > 1000000000000ull ? v : v * 10 + (unsigned long long)(s[j] - '0');
+            j++;
+        }
+        size_t w = i;
+        while (w > 0 && std::isalpha((unsigned char)s[w - 1])) w--;
+        std::string word = s.substr(w, i - w), tok = s.substr(w, j - w);
+        bool nbits = i >= 2 && s[i - 1] == 'x' && std::isdigit((unsigned char)s[i - 2]);
+        const char *why = nullptr;
+        if (v == 0)
+            why = "a size of 0";
+        else if (v > 2147483647ull)
+            why = "a number larger than Faiss takes";
+        else if (nbits && v > 16)
+            why = "more than 16 bits per code";
+        else if ((word == "HNSW" || word == "NSG") && v < 2)
+            why = "fewer than 2 links per node";
+        if (why) {
+            if (nbits) tok = s.substr(i - 1, j - i + 1);
+            return cn_error(err, errlen, CN_EINVAL, "faiss: bad factory string '%s': '%s' asks for %s",
+                            s.c_str(), tok.c_str(), why);
+        }
+        i = j - 1;
+    }
+    return CN_OK;
+}
+
+/* ---- isolation: Faiss work in a child process ----------------------------- */
+
+double now_s() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CANNOLI_FAISS_TIMEOUT in seconds (0: none); the default, 4 hours, is far
+ * above any build of this project's datasets (1M SIFT HNSW32: ~20 min). */
+double build_timeout() {
+    const char *e = std::getenv("CANNOLI_FAISS_TIMEOUT");
+    if (e && *e) {
+        char *end;
+        double t = std::strtod(e, &end);
+        if (!*end && std::isfinite(t) && t >= 0) return t;
+    }
+    return 14400;
+}
+
+const char *signal_name(int sig) {
+    switch (sig) {
+    case SIGFPE: return "SIGFPE";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGKILL: return "SIGKILL, out of memory?";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
+    }
+}
+
+/* The pipe's reading end for read_index, never waiting past the deadline. */
+struct fd_reader : faiss::IOReader {
+    int fd;
+    double deadline; /* 0: none */
+    bool timed_out = false;
+    fd_reader(int f, double d) : fd(f), deadline(d) {}
+    size_t operator()(void *p, size_t size, size_t nitems) override {
+        if (size == 0 || nitems == 0) return 0;
+        if (nitems > SIZE_MAX / size) return 0;
+        size_t want = size * nitems, got = 0;
+        char *c = (char *)p;
+        while (got < want) {
+            int ms = -1;
+            if (deadline > 0) {
+                double left = deadline - now_s();
+                if (left <= 0) {
+                    timed_out = true;
+                    break;
+                }
+                ms = left > 3600 ? 3600000 : (int)(left * 1000) + 1;
+            }
+            struct pollfd pf = {fd, POLLIN, 0};
+            int r = poll(&pf, 1, ms);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) break;
+            if (r == 0) continue; /* the deadline is checked above */
+            ssize_t k = read(fd, c + got, want - got);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) break;
+            got += (size_t)k;
+        }
+        return got / size;
+    }
+};
+
+/* The pipe's writing end for write_index, in the child. */
+struct fd_writer : faiss::IOWriter {
+    int fd;
+    explicit fd_writer(int f) : fd(f) {}
+    size_t operator()(const void *p, size_t size, size_t nitems) override {
+        size_t want = size * nitems, done = 0;
+        const char *c = (const char *)p;
+        while (done < want) {
+            ssize_t k = write(fd, c + done, want - done);
+            if (k < 0 && errno == EINTR) continue;
+            if (k <= 0) return done / (size ? size : 1);
+            done += (size_t)k;
+        }
+        return nitems;
+    }
+};
+
+/* What a child does: throws on failure (the message goes back to the
+ * parent); on success the job writes its payload to out after the 'O'. */
+struct child_job {
+    virtual ~child_job() = default;
+    virtual void run(fd_writer &out) = 0;
+};
+
+struct child_thread_arg {
+    child_job *job;
+    int fd;
+};
+
+void write_all(int fd, const std::string &s) {
+    fd_writer w(fd);
+    w(s.data(), 1, s.size());
+}
+
+/* Runs in a fresh thread of the child (see the file comment on libgomp). */
+void *child_thread(void *p) {
+    child_thread_arg *a = (child_thread_arg *)p;
+    fd_writer out(a->fd);
+    try {
+        a->job->run(out);
+    } catch (const std::bad_alloc &) {
+        write_all(a->fd, "Eout of memory");
+    } catch (const std::exception &e) {
+        write_all(a->fd, std::string("E") + e.what());
+    } catch (...) {
+        write_all(a->fd, "Eunknown error");
+    }
+    return nullptr;
+}
+
+/* Runs job in a child process. Its reply on the pipe is 'O' + payload (read
+ * by consume, if any) or 'E' + message; its stderr (Faiss's warnings and
+ * assertion messages) goes to a temporary file, the last line of which
+ * explains a crash. Returns CN_OK, or an error "faiss: '<factory>': <what>
+ * crashed inside Faiss (SIGFPE[: last stderr line])", "... timed out after
+ * N s", or Faiss's exception text. */
+cn_status_t run_isolated(const fx_index *f, const char *what, double timeout, child_job &job,
+                         faiss::Index **consumed, char *err, size_t errlen) {
+    int fds[2];
+    FILE *errf = tmpfile();
+    if (!errf || pipe(fds) != 0) {
+        if (errf) fclose(errf);
+        return cn_error(err, errlen, CN_EIO, "faiss: '%s': cannot start the %s process: %s",
+                        f->factory.c_str(), what, std::strerror(errno));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        fclose(errf);
+        return cn_error(err, errlen, CN_EIO, "faiss: '%s': cannot fork for the %s: %s",
+                        f->factory.c_str(), what, std::strerror(e));
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(fds[0]);
+        dup2(fileno(errf), 2);
+        signal(SIGPIPE, SIG_DFL);
+        child_thread_arg a = {&job, fds[1]};
+        pthread_t th;
+        if (pthread_create(&th, nullptr, child_thread, &a) != 0) _exit(3);
+        pthread_join(th, nullptr);
+        /* LLVM's libomp (clang builds: the TSan stage) registers each process
+         * in /dev/shm/__KMP_REGISTERED_LIB_<pid>_<uid> and removes the file
+         * only in its exit handler, which _exit skips. */
+        char reg[96];
+        snprintf(reg, sizeof reg, "/dev/shm/__KMP_REGISTERED_LIB_%d_%d", (int)getpid(),
+                 (int)getuid());
+        unlink(reg);
+        _exit(0); /* never the parent's atexit handlers or stdio buffers */
+    }
+    close(fds[1]);
+    double deadline = timeout > 0 ? now_s() + timeout : 0;
+    fd_reader in(fds[0], deadline);
+    char tag = 0;
+    std::string msg;
+    bool ok = false;
+    if (in(&tag, 1, 1) == 1 && tag == 'O') {
+        ok = true;
+        if (consumed) {
+            try {
+                *consumed = faiss::read_index(&in);
+            } catch (...) {
+                ok = false; /* the child died or timed out mid-stream: its status says which */
+            }
+        }
+    } else if (tag == 'E') {
+        char buf[512];
+        size_t k;
+        while (msg.size() < 4096 && (k = in(buf, 1, sizeof buf)) > 0) msg.append(buf, k);
+    }
+    if (in.timed_out) kill(pid, SIGKILL);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    /* the last line the child wrote on stderr */
+    std::string last;
+    fflush(errf);
+    long size = (fseek(errf, 0, SEEK_END) == 0) ? ftell(errf) : 0;
+    if (size > 0) {
+        long from = size > 400 ? size - 400 : 0;
+        std::string tail((size_t)(size - from), '\0');
+        if (fseek(errf, from, SEEK_SET) == 0 && fread(&tail[0], 1, tail.size(), errf) == tail.size()) {
+            while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+            size_t nl = tail.find_last_of('\n');
+            last = nl == std::string::npos ? tail : tail.substr(nl + 1);
+        }
+    }
+    fclose(errf);
+    if (ok && !in.timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) return CN_OK;
+    if (consumed && *consumed) {
+        delete *consumed;
+        *consumed = nullptr;
+    }
+    const char *fs = f->factory.c_str();
+    if (in.timed_out)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "faiss: '%s': %s timed out inside Faiss after %g s "
+                        "(CANNOLI_FAISS_TIMEOUT)",
+                        fs, what, timeout);
+    if (tag == 'E') /* Faiss threw: its message, as before the isolation */
+        return fail(err, errlen, msg == "out of memory" ? CN_ENOMEM : CN_EINVAL,
+                    (std::string(std::strcmp(what, "build") ? what : "building") + " '" + f->factory +
+                     "'").c_str(),
+                    msg.c_str());
+    if (WIFSIGNALED(status))
+        return cn_error(err, errlen, CN_EINVAL, "faiss: '%s': %s crashed inside Faiss (%s%s%s)",
+                        fs, what, signal_name(WTERMSIG(status)), last.empty() ? "" : ": ",
+                        last.c_str());
+    return cn_error(err, errlen, CN_EINVAL,
+                    "faiss: '%s': %s crashed inside Faiss (exit status %d%s%s)", fs, what,
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, last.empty() ? "" : ": ",
+                    last.c_str());
+}
+
+/* Child job: index_factory alone (does this string survive it?). */
+struct factory_job : child_job {
+    int d;
+    const std::string &factory;
+    faiss::MetricType metric;
+    factory_job(int dd, const std::string &fs, faiss::MetricType m) : d(dd), factory(fs), metric(m) {}
+    void run(fd_writer &out) override {
+        try {
+            delete faiss::index_factory(d, factory.c_str(), metric);
+        } catch (...) {
+            /* an exception is safe in the parent: it reports it itself */
+        }
+        out("O", 1, 1);
+    }
+};
+
 cn_status_t make_faiss(fx_index *f, char *err, size_t errlen) {
     faiss::MetricType want = faiss_metric(f->base.metric);
+    cn_status_t cst = check_factory(f->factory, err, errlen);
+    if (cst != CN_OK) return cst;
+    {
+        factory_job probe((int)f->base.dim, f->factory, want);
+        double t = build_timeout();
+        cst = run_isolated(f, "index_factory", t > 0 && t < 120 ? t : 120, probe, nullptr, err,
+                           errlen);
+        if (cst != CN_OK) return cst;
+    }
     try {
         f->index = faiss::index_factory((int)f->base.dim, f->factory.c_str(), want);
     } catch (const std::exception &e) {
@@ -245,6 +565,42 @@ bool text_has_key(const char *text, const char *key) {
     return false;
 }
 
+/* Child job: train (on train_size rows drawn with seed) and add, with
+ * Faiss's OpenMP on `threads`, then the finished index down the pipe. */
+struct build_job : child_job {
+    fx_index *f;
+    const float *x;
+    size_t n, d;
+    int threads;
+    build_job(fx_index *ff, const float *xx, size_t nn, size_t dd, int t)
+        : f(ff), x(xx), n(nn), d(dd), threads(t) {}
+    void run(fd_writer &out) override {
+        omp_set_num_threads(threads > 0 ? threads : 1);
+        if (!f->index->is_trained && n > 0) {
+            size_t nt = f->train_size > 0 && (size_t)f->train_size < n ? (size_t)f->train_size : n;
+            if (nt == n) {
+                f->index->train((faiss::Index::idx_t)n, x);
+            } else {
+                /* Seeded partial Fisher-Yates: nt distinct rows. */
+                std::vector<uint32_t> perm(n);
+                for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+                uint64_t s = (uint64_t)f->seed * 0x9E3779B97F4A7C15ull + 1;
+                std::vector<float> sample(nt * d);
+                for (size_t i = 0; i < nt; i++) {
+                    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                    size_t j = i + (size_t)(s % (n - i));
+                    std::swap(perm[i], perm[j]);
+                    std::memcpy(&sample[i * d], x + (size_t)perm[i] * d, d * sizeof(float));
+                }
+                f->index->train((faiss::Index::idx_t)nt, sample.data());
+            }
+        }
+        if (n > 0) f->index->add((faiss::Index::idx_t)n, x);
+        out("O", 1, 1);
+        faiss::write_index(f->index, &out);
+    }
+};
+
 cn_status_t fx_build(cn_index_t *ix, const cn_store_t *store, int threads, char *err,
                      size_t errlen) {
     fx_index *f = cast(ix);
@@ -272,41 +628,20 @@ cn_status_t fx_build(cn_index_t *ix, const cn_store_t *store, int threads, char 
             std::memcpy(&copy[i * d], cn_store_dense_row(store, (uint32_t)i), d * sizeof(float));
         x = copy.data();
     }
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(threads > 0 ? threads : 1);
-    cn_status_t st = CN_OK;
+    build_job job(f, x, n, d, threads);
+    faiss::Index *built = nullptr;
+    cn_status_t st = run_isolated(f, "build", build_timeout(), job, &built, err, errlen);
+    if (st != CN_OK) return st;
+    delete f->index;
+    f->index = built;
+    configure(f);
     try {
-        if (!f->index->is_trained && n > 0) {
-            size_t nt = f->train_size > 0 && (size_t)f->train_size < n ? (size_t)f->train_size : n;
-            if (nt == n) {
-                f->index->train((faiss::Index::idx_t)n, x);
-            } else {
-                /* Seeded partial Fisher-Yates: nt distinct rows. */
-                std::vector<uint32_t> perm(n);
-                for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
-                uint64_t s = (uint64_t)f->seed * 0x9E3779B97F4A7C15ull + 1;
-                std::vector<float> sample(nt * d);
-                for (size_t i = 0; i < nt; i++) {
-                    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-                    size_t j = i + (size_t)(s % (n - i));
-                    std::swap(perm[i], perm[j]);
-                    std::memcpy(&sample[i * d], x + (size_t)perm[i] * d, d * sizeof(float));
-                }
-                f->index->train((faiss::Index::idx_t)nt, sample.data());
-            }
-        }
-        if (n > 0) f->index->add((faiss::Index::idx_t)n, x);
         measure(f);
-    } catch (const std::bad_alloc &) {
-        st = cn_error(err, errlen, CN_ENOMEM, "faiss: out of memory building '%s'",
-                      f->factory.c_str());
-    } catch (const std::exception &e) {
-        st = fail(err, errlen, CN_EINVAL, ("building '" + f->factory + "'").c_str(), e.what());
     } catch (...) {
-        st = fail(err, errlen, CN_EINVAL, ("building '" + f->factory + "'").c_str(), nullptr);
+        return cn_error(err, errlen, CN_ENOMEM, "faiss: out of memory measuring '%s'",
+                        f->factory.c_str());
     }
-    omp_set_num_threads(saved);
-    return st;
+    return CN_OK;
 }
 
 cn_status_t fx_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err, size_t errlen) {

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -117,13 +120,37 @@ static void test_hdf5_round_trip(void **state) {
     assert_int_equal(got.gt_k, 3);
     cn_dataset_free(&got);
 
-    /* A failed save leaves the existing file intact (PATH.tmp cannot be
-     * created because a folder is in the way). */
-    assert_int_equal(mkdir(tmp, 0777), 0);
+    /* A failed save (a full disk: here a 4 KB file-size limit) leaves the
+     * existing file intact and no temporary file behind. */
+    struct rlimit old_lim, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    lim = old_lim;
+    lim.rlim_cur = 4096;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
     src.n_test = 2;
-    assert_int_not_equal(cn_dataset_save_hdf5(&src, path, err, sizeof err), 0);
-    assert_err_has("rt-angular.hdf5.tmp: cannot create file");
+    int failed = cn_dataset_save_hdf5(&src, path, err, sizeof err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    signal(SIGXFSZ, old_sig);
+    assert_int_not_equal(failed, 0);
+    assert_err_has("rt-angular.hdf5: cannot");
     src.n_test = 5;
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        *strrchr(dir, '/') = 0;
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL)
+            if (strstr(e->d_name, ".tmp")) fail_msg("temporary file left: %s", e->d_name);
+        closedir(d);
+    }
+    /* The output must be a regular file: a folder in the way is refused. */
+    snprintf(tmp, sizeof tmp, "%s.dir", path);
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    assert_int_not_equal(cn_dataset_save_hdf5(&src, tmp, err, sizeof err), 0);
+    assert_err_has("is a directory");
     assert_int_equal(rmdir(tmp), 0);
     if (cn_dataset_load_hdf5(&got, path, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(got.n_test, 5);
@@ -132,7 +159,7 @@ static void test_hdf5_round_trip(void **state) {
     /* Saving into a folder that does not exist fails cleanly. */
     assert_int_not_equal(cn_dataset_save_hdf5(&src, tpath("no/such/dir/x.hdf5"), err, sizeof err),
                          0);
-    assert_err_has("no/such/dir/x.hdf5.tmp: cannot create file");
+    assert_err_has("no/such/dir/x.hdf5: cannot create a temporary file beside it");
     assert_int_equal(cn_test_alloc_live(), 0);
     cn_test_alloc_uninstall();
     free_plain(&src);

@@ -203,9 +203,36 @@ static void test_dataset_hdf5_recall(void **state) {
     assert_non_null(strstr(err, "not supported for sparse vectors"));
 }
 
+/* Compaction keeps every inner product: train components renumbered in
+ * order, test components absent from train dropped, dim = distinct count. */
+static void test_compact_keeps_scores(void **state) {
+    (void)state;
+    uint64_t tp[4] = {0, 2, 3, 5}, qp[3] = {0, 3, 4};
+    uint32_t ti[5] = {7, 4000000000u, 7, 9, 4000000000u}, qi[4] = {5, 7, 4000000000u, 8};
+    float tv[5] = {1, 2, 3, 4, 5}, qv[4] = {10, 20, 30, 40};
+    cn_csr_t tr = {3, tp, ti, tv}, te = {2, qp, qi, qv}, ctr, cte;
+    assert_int_equal(cn_csr_copy(&ctr, &tr), 0);
+    assert_int_equal(cn_csr_copy(&cte, &te), 0);
+    uint32_t dim = 4000000001u;
+    char err[ERRLEN];
+    assert_int_equal(cn_csr_compact(&ctr, &cte, &dim, "x", err, sizeof err), 0);
+    assert_int_equal(dim, 3);
+    for (uint32_t q = 0; q < 2; q++)
+        for (uint32_t i = 0; i < 3; i++)
+            assert_true(cn_csr_dot(&te, q, &tr, i) == cn_csr_dot(&cte, q, &ctr, i));
+    assert_int_equal(cte.indptr[2], 2); /* 5 and 8 dropped */
+    assert_int_equal(cte.indptr[1], 2);
+    for (uint64_t k = 0; k < 5; k++) assert_true(ctr.indices[k] < 3);
+    assert_int_equal(cn_csr_normalise(&ctr, dim, "x", err, sizeof err), 0);
+    assert_int_equal(cn_csr_normalise(&cte, dim, "x", err, sizeof err), 0);
+    cn_csr_free(&ctr);
+    cn_csr_free(&cte);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csr),
+        cmocka_unit_test(test_compact_keeps_scores),
         cmocka_unit_test(test_kannolo_bin_and_gt100),
         cmocka_unit_test(test_dataset_hdf5_recall),
     };
