@@ -397,6 +397,18 @@ void *child_thread(void *p) {
     return nullptr;
 }
 
+/* In the child: closes every descriptor but 0-2 and the pipe. The parent's
+ * open files (an index being loaded, a dataset) share their offsets with
+ * the child's copies; a child that synced a read stream on its way out (as
+ * glibc's stdio cleanup does under valgrind, which runs __libc_freeres)
+ * would move the parent's read position. */
+void close_inherited(int keep) {
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int fd = 3; fd < (int)max; fd++)
+        if (fd != keep) close(fd);
+}
+
 /* Runs job in a child process. Its reply on the pipe is 'O' + payload (read
  * by consume, if any) or 'E' + message; its stderr (Faiss's warnings and
  * assertion messages) goes to a temporary file, the last line of which
@@ -427,6 +439,7 @@ cn_status_t run_isolated(const fx_index *f, const char *what, double timeout, ch
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(fds[0]);
         dup2(fileno(errf), 2);
+        close_inherited(fds[1]);
         signal(SIGPIPE, SIG_DFL);
         child_thread_arg a = {&job, fds[1]};
         pthread_t th;
