@@ -2,7 +2,7 @@
  * harness/main.c — the `cannoli` command line.
  *
  *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
- *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]
+ *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR] [--set KEY=VALUE]...
  *   cannoli cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]
  *   cannoli list
  *   cannoli info DATASET            (an HDF5 path or a catalogue name)
@@ -34,10 +34,13 @@ static const char usage[] =
     "commands:\n"
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
     "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
+    "                  [--set KEY=VALUE]...\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
     "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
-    "        past an algorithm whose build or search fails (and exits non-zero)\n"
+    "        past an algorithm whose build or search fails (and exits non-zero); --set\n"
+    "        overrides a top-level key of the file (YAML value: --set k=[10,100],\n"
+    "        --set dataset=msmarco-splade-1m); a dataset or k list runs the sweep for each\n"
     "  cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]\n"
     "        the saved indexes (default folder results/cache): list them, or remove the\n"
     "        matching ones (--stale: only those written by other sources)\n"
@@ -102,6 +105,8 @@ static int cmd_run(int argc, char **argv) {
     const char *cfg = NULL;
     const char *np = getenv("CANNOLI_NO_PLOT");
     int plot = !(np && strcmp(np, "0") != 0);
+    char **sets = NULL;
+    size_t nsets = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
         else if (!strcmp(argv[i], "--cache-dir") && i + 1 < argc) o.cache_dir = argv[++i];
@@ -111,22 +116,65 @@ static int cmd_run(int argc, char **argv) {
         else if (!strcmp(argv[i], "--no-plot")) plot = 0;
         else if (!strcmp(argv[i], "--keep-going")) o.keep_going = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) o.only = argv[++i];
+        else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            char **ns = cn_realloc(sets, (nsets + 1) * sizeof *sets);
+            if (!ns) {
+                cn_free(sets);
+                return fail("out of memory");
+            }
+            sets = ns;
+            sets[nsets++] = argv[++i];
+        }
         else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
+            cn_free(sets);
             return usage_error(m);
         } else if (!cfg) cfg = argv[i];
-        else return usage_error("run: only one CONFIG file");
+        else {
+            cn_free(sets);
+            return usage_error("run: only one CONFIG file");
+        }
     }
-    if (!cfg) return usage_error("run: missing CONFIG.yaml");
+    if (!cfg) {
+        cn_free(sets);
+        return usage_error("run: missing CONFIG.yaml");
+    }
     char err[1024];
     cn_experiment_t exp;
-    if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
-    int rc = cn_run(&exp, &o, err, sizeof err);
+    if (cn_config_load_set(&exp, cfg, (const char *const *)sets, nsets, err, sizeof err)) {
+        cn_free(sets);
+        return fail(err);
+    }
+    cn_free(sets);
+    /* One pass per (dataset, k), all into the same CSV (rows say which). */
+    size_t nd = 1 + exp.nmore_datasets, npass = nd * exp.nks, pass = 0;
+    int rc = 0;
+    char first_err[1024] = "";
+    for (size_t d = 0; d < nd && (rc == 0 || o.keep_going); d++) {
+        cn_dataset_spec_t keep = exp.dataset;
+        if (d > 0) exp.dataset = exp.more_datasets[d - 1];
+        for (size_t ki = 0; ki < exp.nks && (rc == 0 || o.keep_going); ki++, pass++) {
+            exp.k = exp.ks[ki];
+            o.appending = pass > 0;
+            if (npass > 1)
+                fprintf(stderr, "[pass %zu/%zu] dataset %s, k = %d\n", pass + 1, npass,
+                        exp.dataset.name ? exp.dataset.name : exp.dataset.train, exp.k);
+            if (cn_run(&exp, &o, err, sizeof err)) {
+                if (!first_err[0]) snprintf(first_err, sizeof first_err, "%s", err);
+                if (o.keep_going && npass > 1) fprintf(stderr, "cannoli: %s\n", err);
+                rc = -1;
+            }
+        }
+        if (d > 0) {
+            exp.more_datasets[d - 1] = exp.dataset;
+            exp.dataset = keep;
+        }
+    }
     /* With --keep-going the rows that were measured are still plotted. */
     if ((rc == 0 || o.keep_going) && plot && !o.dry_run) auto_plot(&exp, &o);
     cn_config_free(&exp);
-    return rc ? fail(err) : 0;
+    return rc ? fail(first_err) : 0;
 }
 
 static int cmd_cache(int argc, char **argv) {

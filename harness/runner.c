@@ -166,7 +166,9 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
 
     /* 2. The results file and the full-precision store. */
     if (cn_mkdirs(out_dir, err, errlen)) goto out;
-    if (opts->force) {
+    if (opts->force && opts->appending) {
+        exists = access(csv_path, F_OK) == 0;
+    } else if (opts->force) {
         if (keep_backup(csv_path, err, errlen)) goto out;
         exists = 0;
     }

@@ -22,6 +22,9 @@ typedef struct cn_run_opts {
     int keep_going;        /* an algorithm whose build or search fails is reported and
                               the run goes on; the run still fails at the end */
     const char *only;      /* "a,b": run only the algorithms of these names (NULL: all) */
+    int appending;         /* a later pass (dataset list, k list) of the same run: with
+                              force, the CSV the first pass started is appended to, not
+                              backed up again */
 } cn_run_opts_t;
 
 /* Runs exp. Progress goes to stderr, the plan (dry run) to stdout. Returns 0
