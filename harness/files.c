@@ -121,8 +121,9 @@ static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *te
         } else if (!strcmp(ext, "gt100")) {
             if (cn_read_gt100(neighbors, &d.neighbors, &d.distances, &n, &d.gt_k, err, errlen))
                 goto fail;
-        } else if (cn_read_ids(neighbors, &d.neighbors, &d.distances, &n, &d.gt_k, err,
-                               errlen)) { /* .npy, big-ann .ibin / .gt (scores kept) */
+        } else if (cn_read_ids(neighbors, &d.neighbors, NULL, &n, &d.gt_k, err, errlen)) {
+            /* .npy, big-ann .ibin / .gt: ids; the scores are recomputed (exact
+             * inner products), whatever convention the file's writer used. */
             goto fail;
         }
     }

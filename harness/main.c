@@ -9,6 +9,7 @@
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
  *           (dense texmex files, or sparse big-ann .csr / kANNolo .bin with .ivecs / .gt100)
  *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
+ *   cannoli fetch NAME|URL [--dir DIR] [--sha256 HEX] [--md5 HEX]
  *
  * Every failure prints exactly one line "cannoli: <file>: <problem>" on
  * stderr and exits with status 1 (2 for usage errors).
@@ -25,6 +26,7 @@
 #include "cannoli/cannoli.h"
 #include "config.h"
 #include "dataset.h"
+#include "fetch.h"
 #include "runner.h"
 
 
@@ -53,6 +55,10 @@ static const char usage[] =
     "        distances recomputed; computed exactly with --k N when no neighbours are given)\n"
     "  groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]\n"
     "        recompute exact top-N (default 100) neighbours with the flat index\n"
+    "  fetch NAME|URL [--dir DIR] [--sha256 HEX] [--md5 HEX]\n"
+    "        download a catalogue dataset (or a URL; .gz is inflated while streaming) into\n"
+    "        DIR (default $CANNOLI_DATA, else ./datasets/data), resuming a partial\n"
+    "        download; CANNOLI_MIRROR=URL fetches catalogue files from that base URL\n"
     "  version\n";
 
 static int fail(const char *msg) {
@@ -342,6 +348,26 @@ static int cmd_groundtruth(int argc, char **argv) {
     return rc;
 }
 
+static int cmd_fetch(int argc, char **argv) {
+    const char *what = NULL, *dir = NULL, *sha = NULL, *md5 = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--dir") && has_value) dir = argv[++i];
+        else if (!strcmp(a, "--sha256") && has_value) sha = argv[++i];
+        else if (!strcmp(a, "--md5") && has_value) md5 = argv[++i];
+        else if (a[0] == '-') {
+            char m[256];
+            snprintf(m, sizeof m, "fetch: unknown option or missing value '%s'", a);
+            return usage_error(m);
+        } else if (!what) what = a;
+        else return usage_error("fetch: one NAME or URL at a time");
+    }
+    if (!what) return usage_error("fetch: missing NAME or URL");
+    char err[1024];
+    return cn_fetch(what, dir, sha, md5, err, sizeof err) ? fail(err) : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -357,6 +383,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "fetch")) return cmd_fetch(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("cannoli %s (commit %s, build %s, simd %s)\n", CN_VERSION_STRING,
                cn_build_commit(), cn_build_id(), cn_simd_name(cn_simd_level()));
