@@ -28,6 +28,7 @@
 
 #include "cache.h"
 #include "dataset.h"
+#include "peakrss.h"
 #include "plan.h"
 #include "probe.h"
 #include "recipe.h"
@@ -58,13 +59,22 @@ static int keep_backup(const char *csv_path, char *err, size_t errlen) {
 }
 
 /* The full-precision store over the dataset: dense f32, or sparse CSR with f32
- * values (the `plain` quantizer is the identity on either). */
-static cn_status_t full_store(const cn_dataset_t *ds, cn_store_t **out, char *err, size_t errlen) {
+ * values (the `plain` quantizer is the identity on either). A dense matrix
+ * moves into the store (consumed chunk by chunk, never two copies at once);
+ * ds->train then borrows the store's rows (the recall check reads them;
+ * cosine rows are normalised, which leaves cosine distances unchanged). The
+ * caller sets ds->train to NULL before freeing ds and releasing the store. */
+static cn_status_t full_store(cn_dataset_t *ds, cn_store_t **out, char *err, size_t errlen) {
     if (ds->sparse)
         return cn_store_sparse_create(out, ds->strain.indptr, ds->strain.indices,
                                       ds->strain.values, ds->n_train, ds->dim, ds->metric,
                                       CN_SPARSE_F32, err, errlen);
-    return cn_store_dense_create(out, ds->train, ds->n_train, ds->dim, ds->metric, err, errlen);
+    cn_status_t st = cn_store_dense_create_consume(out, ds->train, ds->n_train, ds->dim,
+                                                   ds->metric, err, errlen);
+    if (st != CN_OK) return st;
+    cn_free(ds->train);
+    ds->train = (float *)cn_store_dense_row(*out, 0);
+    return CN_OK;
 }
 
 /* Sweeps the search points of b over its built index, appending a row each. */
@@ -92,7 +102,7 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
                      exp->path, a->name, b->bp.text, s->p.text, inner);
             goto out;
         }
-        cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m};
+        cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m, cn_peak_rss_bytes()};
         if (cn_rows_write(csv, csv_path, &row, err, errlen)) goto out;
         (*rows_written)++;
         char tl[32] = "";
@@ -120,7 +130,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     cn_plan_t plan = {0};
     cn_store_t *full = NULL;
     FILE *csv = NULL;
-    int rc = -1, exists = 0;
+    int rc = -1, exists = 0, borrowed_train = 0;
     size_t rows_written = 0, nfailed = 0;
     char failures[8][640];
 
@@ -173,13 +183,14 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
         exists = 0;
     }
     if (cn_rows_open(csv_path, exists, &csv, err, errlen)) goto out;
-    if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
     char run_id[64], now[32];
     cn_utc_now(now, sizeof now);
     snprintf(run_id, sizeof run_id, "%s-%ld", now, (long)getpid());
     cn_cache_t cache = {opts->use_cache ? cache_dir : NULL, opts->force, run_id, 0, ds.name,
                         ds.n_train, ds.dim, ds.metric};
-    if (cache.dir) cache.data_hash = cn_cache_data_hash(&ds);
+    if (cache.dir) cache.data_hash = cn_cache_data_hash(&ds); /* of the data as loaded */
+    if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
+    borrowed_train = !ds.sparse;
 
     /* 3. Per build point: obtain the index, sweep, write. */
     for (size_t i = 0; i < plan.n; i++) {
@@ -190,6 +201,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
             continue;
         }
         cn_built_t built;
+        cn_peak_rss_reset(); /* peak_rss_bytes: this build point's own peak */
         int failed = cn_recipe_obtain(exp, b, full, &cache, bthreads, &built, err, errlen) ||
                      sweep(exp, &ds, b, &built, bthreads, csv, csv_path, &rows_written, err,
                            errlen);
@@ -216,6 +228,7 @@ out:
         cn_error(err, errlen, CN_EIO, "%s: close failed: %s", csv_path, strerror(errno));
         rc = -1;
     }
+    if (borrowed_train) ds.train = NULL; /* the store's rows */
     cn_store_release(full);
     cn_plan_free(&plan);
     cn_dataset_free(&ds);
