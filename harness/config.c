@@ -36,6 +36,7 @@
  * yaml_parser_delete on every path).
  */
 #include "config.h"
+#include "dataset.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,7 +73,13 @@ enum { D_TRAIN, D_TEST, D_NEIGHBORS, D_DISTANCE, D_N };
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int line_of(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 1; }
+/* Nodes that came from a --set override carry this line (reported as 0). */
+#define SET_LINE ((size_t)-1)
+
+static int line_of(const yaml_node_t *n) {
+    if (n && n->start_mark.line == SET_LINE) return 0;
+    return n ? (int)n->start_mark.line + 1 : 1;
+}
 
 static int fail_at(ctx_t *c, int line, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -89,7 +96,10 @@ static int fail_at(ctx_t *c, int line, const char *fmt, ...) {
     /* one line, whatever a quoted YAML value holds */
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
-    cn_error(c->err, c->errlen, CN_EINVAL, "%s:%d: %s", c->path, line, msg);
+    if (line == 0) /* a --set override */
+        cn_error(c->err, c->errlen, CN_EINVAL, "%s: --set: %s", c->path, msg);
+    else
+        cn_error(c->err, c->errlen, CN_EINVAL, "%s:%d: %s", c->path, line, msg);
     return -1;
 }
 
@@ -595,7 +605,26 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
                        "missing 'dataset' (a catalogue name, a path or a map {train, test, "
                        "neighbors, distance})");
     e->dataset.line = line_of(k[T_DATASET]);
-    if (parse_dataset(c, v[T_DATASET], &e->dataset)) return -1;
+    const yaml_node_t *dv = v[T_DATASET];
+    if (dv->type == YAML_SEQUENCE_NODE) {
+        const yaml_node_item_t *it = dv->data.sequence.items.start;
+        size_t n = (size_t)(dv->data.sequence.items.top - it);
+        if (n == 0) return fail_at(c, line_of(dv), "'dataset' is an empty list");
+        if (parse_dataset(c, get_node(c, it[0]), &e->dataset)) return -1;
+        if (n > 1 && !(e->more_datasets = cn_calloc(n - 1, sizeof *e->more_datasets)))
+            return fail_nomem(c);
+        for (size_t i = 1; i < n; i++) {
+            cn_dataset_spec_t *d = &e->more_datasets[i - 1];
+            e->nmore_datasets = i;
+            d->line = line_of(get_node(c, it[i]));
+            if (!(d->config_dir = cn_strdup(e->dataset.config_dir))) return fail_nomem(c);
+            if (get_node(c, it[i])->type == YAML_SEQUENCE_NODE)
+                return fail_at(c, d->line, "a 'dataset' list item cannot be a list");
+            if (parse_dataset(c, get_node(c, it[i]), d)) return -1;
+        }
+    } else if (parse_dataset(c, dv, &e->dataset)) {
+        return -1;
+    }
 
     long long x;
     e->k = 10;
@@ -603,9 +632,30 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     e->threads = 1;
     e->build_threads = 0;
     e->seed = 42;
-    if (v[T_K]) {
+    e->ks[0] = 10;
+    e->nks = 1;
+    int kmin = 10;
+    if (v[T_K] && v[T_K]->type == YAML_SEQUENCE_NODE) {
+        const yaml_node_t *kv = v[T_K];
+        const yaml_node_item_t *it = kv->data.sequence.items.start;
+        size_t n = (size_t)(kv->data.sequence.items.top - it), cap = sizeof e->ks / sizeof *e->ks;
+        if (n == 0 || n > cap)
+            return fail_at(c, line_of(kv), "'k' must list 1 to %zu values, got %zu", cap, n);
+        e->nks = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (get_int(c, get_node(c, it[i]), "k", 1, INT_MAX,
+                        "a positive integer or a list of them", &x))
+                return -1;
+            for (size_t j = 0; j < e->nks; j++)
+                if (e->ks[j] == (int)x)
+                    return fail_at(c, line_of(get_node(c, it[i])), "'k' lists %lld twice", x);
+            e->ks[e->nks++] = (int)x;
+            if (i == 0 || (int)x < kmin) kmin = (int)x;
+        }
+        e->k = e->ks[0];
+    } else if (v[T_K]) {
         if (get_int(c, v[T_K], "k", 1, INT_MAX, "a positive integer", &x)) return -1;
-        e->k = (int)x;
+        e->k = e->ks[0] = kmin = (int)x;
     }
     if (v[T_RUNS]) {
         if (get_int(c, v[T_RUNS], "runs", 1, INT_MAX, "a positive integer", &x)) return -1;
@@ -657,7 +707,7 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     size_t n = (size_t)(al->data.sequence.items.top - al->data.sequence.items.start);
     e->algos = cn_calloc(n, sizeof *e->algos);
     if (!e->algos) return fail_nomem(c);
-    c->k = e->k;
+    c->k = kmin; /* a point too small for every k is refused; the plan skips the others */
     for (size_t i = 0; i < n; i++) {
         e->nalgos = i + 1;
         if (parse_algo(c, get_node(c, al->data.sequence.items.start[i]), &e->algos[i])) return -1;
@@ -704,37 +754,105 @@ static int check_depth(ctx_t *c, FILE *f) {
     return rc;
 }
 
-/* Opens path for reading if it is a regular file (a FIFO would block, a
- * directory or device is not an experiment file); NULL with err filled. */
-static FILE *open_regular(ctx_t *c, const char *path) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0) {
-        cn_error(c->err, c->errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
+
+/* ---- --set overrides ------------------------------------------------------- */
+
+/* Copies node `id` of src (recursively) into dst; returns the new id, 0 on
+ * failure. The copies carry SET_LINE so messages say "--set". */
+static int copy_node(yaml_document_t *dst, yaml_document_t *src, int id, int depth) {
+    yaml_node_t *n = yaml_document_get_node(src, id);
+    int nid = 0;
+    if (!n || depth > 64) return 0;
+    if (n->type == YAML_SCALAR_NODE) {
+        nid = yaml_document_add_scalar(dst, NULL, n->data.scalar.value,
+                                       (int)n->data.scalar.length, n->data.scalar.style);
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        nid = yaml_document_add_sequence(dst, NULL, n->data.sequence.style);
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             nid && it < n->data.sequence.items.top; it++) {
+            int cid = copy_node(dst, src, *it, depth + 1);
+            if (!cid || !yaml_document_append_sequence_item(dst, nid, cid)) return 0;
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {
+        nid = yaml_document_add_mapping(dst, NULL, n->data.mapping.style);
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+             nid && p < n->data.mapping.pairs.top; p++) {
+            int k = copy_node(dst, src, p->key, depth + 1);
+            int v = k ? copy_node(dst, src, p->value, depth + 1) : 0;
+            if (!v || !yaml_document_append_mapping_pair(dst, nid, k, v)) return 0;
+        }
     }
-    if (fstat(fd, &sb) != 0) {
-        cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
+    if (nid) yaml_document_get_node(dst, nid)->start_mark.line = SET_LINE;
+    return nid;
+}
+
+/* Applies "key=value" to the root map of c->doc (node 1). */
+static int apply_set(ctx_t *c, const char *set) {
+    const char *eq = strchr(set, '=');
+    size_t kl = eq ? (size_t)(eq - set) : 0;
+    char key[64];
+    if (!eq || kl == 0 || kl >= sizeof key)
+        return fail_at(c, 0, "'%s' is not key=value", set);
+    memcpy(key, set, kl);
+    key[kl] = 0;
+    size_t i = 0;
+    while (i < T_N && strcmp(top_keys[i], key)) i++;
+    if (i == T_N) {
+        char list[256];
+        join_keys(list, sizeof list, top_keys, T_N);
+        return fail_at(c, 0, "unknown top-level key '%s' (expected one of: %s)", key, list);
     }
-    if (!S_ISREG(sb.st_mode)) {
-        cn_error(c->err, c->errlen, CN_EIO, "%s: %s", path,
-                 S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-        close(fd);
-        return NULL;
+    yaml_parser_t p;
+    yaml_document_t vd;
+    if (!yaml_parser_initialize(&p)) return fail_nomem(c);
+    const char *val = eq + 1;
+    yaml_parser_set_input_string(&p, (const unsigned char *)val, strlen(val));
+    if (!yaml_parser_load(&p, &vd)) {
+        fail_at(c, 0, "%s: YAML syntax error in the value: %s", key,
+                p.problem ? p.problem : "malformed input");
+        yaml_parser_delete(&p);
+        return -1;
     }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        cn_error(c->err, c->errlen, CN_EIO, "%s: cannot open: %s", path, strerror(errno));
-        close(fd);
+    yaml_parser_delete(&p);
+    int rc = -1;
+    if (!yaml_document_get_root_node(&vd)) {
+        fail_at(c, 0, "%s: empty value", key);
+        goto out;
     }
-    return f;
+    int nid = copy_node(c->doc, &vd, 1, 0);
+    if (!nid) {
+        fail_nomem(c);
+        goto out;
+    }
+    yaml_node_t *root = yaml_document_get_node(c->doc, 1); /* the add calls may move nodes */
+    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = get_node(c, pr->key);
+        if (is_scalar(k) && !strcmp(sval(k), key)) {
+            pr->value = nid; /* a duplicate key in the file is still reported */
+            rc = 0;
+            goto out;
+        }
+    }
+    int kid = yaml_document_add_scalar(c->doc, NULL, (yaml_char_t *)key, (int)kl,
+                                       YAML_PLAIN_SCALAR_STYLE);
+    if (!kid || !yaml_document_append_mapping_pair(c->doc, 1, kid, nid)) {
+        fail_nomem(c);
+        goto out;
+    }
+    yaml_document_get_node(c->doc, kid)->start_mark.line = SET_LINE;
+    rc = 0;
+out:
+    yaml_document_delete(&vd);
+    return rc;
 }
 
 int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t errlen) {
+    return cn_config_load_set(exp, path, NULL, 0, err, errlen);
+}
+
+int cn_config_load_set(cn_experiment_t *exp, const char *path, const char *const *sets,
+                       size_t nsets, char *err, size_t errlen) {
     cn_experiment_t e;
     yaml_parser_t parser;
     yaml_document_t doc, extra;
@@ -744,7 +862,7 @@ int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t err
     memset(&e, 0, sizeof e);
     memset(exp, 0, sizeof *exp);
 
-    f = open_regular(&c, path);
+    f = cn_fopen_regular(path, NULL, err, errlen);
     if (!f || check_depth(&c, f)) goto out;
     if (!yaml_parser_initialize(&parser)) {
         fail_nomem(&c);
@@ -773,6 +891,13 @@ int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t err
         fail_nomem(&c);
         goto out;
     }
+    if (nsets && root->type != YAML_MAPPING_NODE) {
+        fail_at(&c, line_of(root), "the top level must be a map, got %s", kind_name(root));
+        goto out;
+    }
+    for (size_t i = 0; i < nsets; i++)
+        if (apply_set(&c, sets[i])) goto out;
+    root = yaml_document_get_root_node(&doc);
     if (parse_top(&c, root, &e)) goto out;
     *exp = e;
     memset(&e, 0, sizeof e);
@@ -806,6 +931,16 @@ void cn_config_free(cn_experiment_t *exp) {
     cn_free(d->neighbors);
     cn_free(d->distance);
     cn_free(d->config_dir);
+    for (size_t i = 0; exp->more_datasets && i < exp->nmore_datasets; i++) {
+        d = &exp->more_datasets[i];
+        cn_free(d->name);
+        cn_free(d->train);
+        cn_free(d->test);
+        cn_free(d->neighbors);
+        cn_free(d->distance);
+        cn_free(d->config_dir);
+    }
+    cn_free(exp->more_datasets);
     for (size_t i = 0; exp->algos && i < exp->nalgos; i++) {
         cn_algo_cfg_t *a = &exp->algos[i];
         cn_free(a->name);

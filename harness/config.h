@@ -3,7 +3,8 @@
  *
  *   name: fashion-mnist-hnsw        # default: the file's stem
  *   dataset: <path | catalogue name | {train: F, test: F, neighbors: F, distance: ip}>
- *   k: 10                           # default 10
+ *                                   # or a list of them: each gets the whole sweep
+ *   k: 10                           # default 10; a list ([10, 100]) runs the sweep per k
  *   runs: 3                         # default 3; best of
  *   threads: 1                      # query threads, default 1; a list ([1, 2])
  *                                   # measures every search point at each count
@@ -74,8 +75,12 @@ typedef struct cn_algo_cfg {
 typedef struct cn_experiment {
     char *path;          /* the config file as given */
     char *name;
-    cn_dataset_spec_t dataset;
-    int k;
+    cn_dataset_spec_t dataset;     /* the (first) dataset */
+    cn_dataset_spec_t *more_datasets; /* a `dataset:` list's others, in order (owned) */
+    size_t nmore_datasets;
+    int k;               /* the k of this pass (ks[0] after loading) */
+    int ks[16];          /* `k:` values, in config order */
+    size_t nks;          /* >= 1 */
     int runs;
     int threads;         /* the largest query thread count */
     int thread_counts[16]; /* query thread counts to measure, in config order */
@@ -96,6 +101,12 @@ typedef struct cn_experiment {
  * zeroed and err holds "FILE:LINE: message".
  */
 int cn_config_load(cn_experiment_t *exp, const char *path, char *err, size_t errlen);
+/* The same with command-line overrides: sets[i] is "key=value" for a
+ * top-level key; the value is YAML (`k=[10,100]`, `dataset=sift-debian`) and
+ * replaces the file's value (or adds the key) before anything is validated.
+ * Errors in an override read "FILE: --set: what is wrong". */
+int cn_config_load_set(cn_experiment_t *exp, const char *path, const char *const *sets,
+                       size_t nsets, char *err, size_t errlen);
 void cn_config_free(cn_experiment_t *exp);
 
 #endif

@@ -115,6 +115,23 @@ int cn_dataset_synthetic(cn_dataset_t *ds, uint32_t n_train, uint32_t n_test, ui
 
 void cn_dataset_free(cn_dataset_t *ds); /* NULL-safe, leaves *ds zeroed */
 
+/* ---- NumPy and big-ann binary files (binfmt.c) ---------------------------- */
+
+/* 1 when path names a matrix file binfmt.c reads (.npy .fbin .u8bin .i8bin). */
+int cn_is_matrix_file(const char *path);
+/* A dense matrix as float32: .npy (float32/float16/float64/uint8/int8, C
+ * order, 2-D), big-ann .fbin (float32), .u8bin (uint8), .i8bin (int8). The
+ * header is checked strictly and the size must match it exactly; errors name
+ * the file. *data is cn_malloc'd (n x dim). */
+int cn_read_matrix(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
+                   size_t errlen);
+/* Ground-truth ids by extension: .ivecs, .npy (int32/int64, 2-D), big-ann
+ * .ibin / .gt / .gt100 (uint32 nq, uint32 k, int32 ids[nq*k], then optional
+ * float32 distances[nq*k]). *dists (when dists != NULL) is set only when the
+ * file carries distances, else NULL. */
+int cn_read_ids(const char *path, int32_t **ids, float **dists, uint32_t *n, uint32_t *k,
+                char *err, size_t errlen);
+
 /* ---- sparse files (sparse_io.c) ------------------------------------------ */
 
 /* big-ann-benchmarks .csr: int64 nrow, ncol, nnz; int64 indptr[nrow+1];

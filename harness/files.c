@@ -1,6 +1,7 @@
 /*
  * harness/files.c — dataset file sets named in a config's `dataset:` map:
- * texmex .fvecs/.bvecs (+ .ivecs ground truth) for dense sets, big-ann .csr
+ * texmex .fvecs/.bvecs, NumPy .npy or big-ann .fbin/.u8bin/.i8bin (+ .ivecs,
+ * .npy or .ibin ground truth; binfmt.c reads the binary ones) for dense sets, big-ann .csr
  * or kANNolo .bin (+ .ivecs or .gt100) for sparse ones (sparse_io.c reads
  * them). The dataset is named after the train file's stem.
  */
@@ -40,6 +41,13 @@ static char *files_stem(const char *path) {
 
 /* ---- texmex files --------------------------------------------------------- */
 
+
+/* Dense vectors: texmex .fvecs/.bvecs or a matrix file (binfmt.c). */
+static int read_dense(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
+                      size_t errlen) {
+    if (cn_is_matrix_file(path)) return cn_read_matrix(path, data, n, dim, err, errlen);
+    return cn_read_vecs(path, data, n, dim, err, errlen);
+}
 
 static int is_sparse_file(const char *path) {
     return !strcmp(cn_ds_ext(path), "csr") || !strcmp(cn_ds_ext(path), "bin");
@@ -138,10 +146,9 @@ static int load_sparse_files(cn_dataset_t *ds, const char *train, const char *te
         } else if (!strcmp(ext, "gt100")) {
             if (cn_read_gt100(neighbors, &d.neighbors, &d.distances, &n, &d.gt_k, err, errlen))
                 goto fail;
-        } else {
-            cn_error(err, errlen, CN_EUNSUPPORTED,
-                     "%s: unsupported ground-truth file type (expected .ivecs or .gt100)",
-                     neighbors);
+        } else if (cn_read_ids(neighbors, &d.neighbors, NULL, &n, &d.gt_k, err, errlen)) {
+            /* .npy, big-ann .ibin / .gt: ids; the scores are recomputed (exact
+             * inner products), whatever convention the file's writer used. */
             goto fail;
         }
     }
@@ -164,22 +171,18 @@ int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
                  "%s: unknown distance '%s' (expected euclidean, angular or ip)", train, metric);
         return -1;
     }
-    if (cn_read_vecs(train, &d.train, &d.n_train, &d.dim, err, errlen)) goto fail;
-    if (cn_read_vecs(test, &d.test, &d.n_test, &dim, err, errlen)) goto fail;
+    if (read_dense(train, &d.train, &d.n_train, &d.dim, err, errlen)) goto fail;
+    if (read_dense(test, &d.test, &d.n_test, &dim, err, errlen)) goto fail;
     if (dim != d.dim) {
         cn_error(err, errlen, CN_EFORMAT, "%s: test vectors have dimension %u but %s has %u",
                  test, dim, train, d.dim);
         goto fail;
     }
-    if (neighbors) {
-        const char *dot = strrchr(neighbors, '.');
-        if (!dot || strcmp(dot, ".ivecs")) {
-            cn_error(err, errlen, CN_EUNSUPPORTED,
-                     "%s: unsupported ground-truth file type (expected .ivecs)", neighbors);
-            goto fail;
-        }
-        if (cn_read_ivecs(neighbors, &d.neighbors, &n, &d.gt_k, err, errlen)) goto fail;
-    }
+    /* Dense ground truth: ids only (.ivecs, .npy, .ibin); distances stored in
+     * a big-ann .ibin (squared or not, by the tool that wrote it) are
+     * dropped and recomputed in float64 like texmex ones. */
+    if (neighbors && cn_read_ids(neighbors, &d.neighbors, NULL, &n, &d.gt_k, err, errlen))
+        goto fail;
     return finish(ds, &d, train, test, neighbors, n, err, errlen);
 fail:
     cn_dataset_free(&d);

@@ -3,6 +3,7 @@
  *
  *   cannoli run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]
  *               [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR] [--shard K/N|auto]
+ *               [--set KEY=VALUE]...
  *   cannoli plan CONFIG.yaml [--shards N] [--only NAME[,NAME]]
  *   cannoli merge DIR... [--config CONFIG.yaml] [--out DIR] [--no-plot]
  *   cannoli slurm CONFIG.yaml --shards N [--partition P] [--time T] [--cpus-per-task C]
@@ -13,6 +14,7 @@
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
  *           (dense texmex files, or sparse big-ann .csr / kANNolo .bin with .ivecs / .gt100)
  *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
+ *   cannoli fetch NAME|URL [--dir DIR] [--sha256 HEX] [--md5 HEX]
  *
  * Every failure prints exactly one line "cannoli: <file>: <problem>" on
  * stderr and exits with status 1 (2 for usage errors).
@@ -29,6 +31,7 @@
 #include "cannoli/cannoli.h"
 #include "config.h"
 #include "dataset.h"
+#include "fetch.h"
 #include "merge.h"
 #include "runner.h"
 #include "shard.h"
@@ -44,11 +47,13 @@ static const char usage[] =
     "commands:\n"
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
     "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
-    "                  [--shard K/N|auto]\n"
+    "                  [--shard K/N|auto] [--set KEY=VALUE]...\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
     "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
-    "        past an algorithm whose build or search fails (and exits non-zero);\n"
+    "        past an algorithm whose build or search fails (and exits non-zero); --set\n"
+    "        overrides a top-level key of the file (YAML value: --set k=[10,100],\n"
+    "        --set dataset=msmarco-splade-1m); a dataset or k list runs the sweep for each;\n"
     "        --shard K/N runs only the K-th of N cost-balanced parts (build points), and\n"
     "        --shard auto takes K and N from a Slurm job array (SLURM_ARRAY_TASK_*);\n"
     "        shards may append to one results file (it is locked); a shard does not\n"
@@ -75,6 +80,10 @@ static const char usage[] =
     "        distances recomputed; computed exactly with --k N when no neighbours are given)\n"
     "  groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]\n"
     "        recompute exact top-N (default 100) neighbours with the flat index\n"
+    "  fetch NAME|URL [--dir DIR] [--sha256 HEX] [--md5 HEX]\n"
+    "        download a catalogue dataset (or a URL; .gz is inflated while streaming) into\n"
+    "        DIR (default $CANNOLI_DATA, else ./datasets/data), resuming a partial\n"
+    "        download; CANNOLI_MIRROR=URL fetches catalogue files from that base URL\n"
     "  version\n";
 
 static int fail(const char *msg) {
@@ -127,6 +136,8 @@ static int cmd_run(int argc, char **argv) {
     const char *cfg = NULL;
     const char *np = getenv("CANNOLI_NO_PLOT");
     int plot = !(np && strcmp(np, "0") != 0);
+    char **sets = NULL;
+    size_t nsets = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--out") && i + 1 < argc) o.out_dir = argv[++i];
         else if (!strcmp(argv[i], "--cache-dir") && i + 1 < argc) o.cache_dir = argv[++i];
@@ -139,26 +150,71 @@ static int cmd_run(int argc, char **argv) {
         else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
             char m[512];
             cn_shard_sel_t sel;
-            if (cn_shard_parse(argv[++i], &sel, m, sizeof m)) return usage_error(m);
+            if (cn_shard_parse(argv[++i], &sel, m, sizeof m)) {
+                cn_free(sets);
+                return usage_error(m);
+            }
             o.shard_k = sel.k;
             o.shard_n = sel.n;
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            char **ns = cn_realloc(sets, (nsets + 1) * sizeof *sets);
+            if (!ns) {
+                cn_free(sets);
+                return fail("out of memory");
+            }
+            sets = ns;
+            sets[nsets++] = argv[++i];
         } else if (argv[i][0] == '-') {
             char m[256];
             snprintf(m, sizeof m, "run: unknown option '%s'", argv[i]);
+            cn_free(sets);
             return usage_error(m);
         } else if (!cfg) cfg = argv[i];
-        else return usage_error("run: only one CONFIG file");
+        else {
+            cn_free(sets);
+            return usage_error("run: only one CONFIG file");
+        }
     }
-    if (!cfg) return usage_error("run: missing CONFIG.yaml");
+    if (!cfg) {
+        cn_free(sets);
+        return usage_error("run: missing CONFIG.yaml");
+    }
     char err[1024];
     cn_experiment_t exp;
-    if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
-    int rc = cn_run(&exp, &o, err, sizeof err);
+    if (cn_config_load_set(&exp, cfg, (const char *const *)sets, nsets, err, sizeof err)) {
+        cn_free(sets);
+        return fail(err);
+    }
+    cn_free(sets);
+    /* One pass per (dataset, k), all into the same CSV (rows say which). */
+    size_t nd = 1 + exp.nmore_datasets, npass = nd * exp.nks, pass = 0;
+    int rc = 0;
+    char first_err[1024] = "";
+    for (size_t d = 0; d < nd && (rc == 0 || o.keep_going); d++) {
+        cn_dataset_spec_t keep = exp.dataset;
+        if (d > 0) exp.dataset = exp.more_datasets[d - 1];
+        for (size_t ki = 0; ki < exp.nks && (rc == 0 || o.keep_going); ki++, pass++) {
+            exp.k = exp.ks[ki];
+            o.appending = pass > 0;
+            if (npass > 1)
+                fprintf(stderr, "[pass %zu/%zu] dataset %s, k = %d\n", pass + 1, npass,
+                        exp.dataset.name ? exp.dataset.name : exp.dataset.train, exp.k);
+            if (cn_run(&exp, &o, err, sizeof err)) {
+                if (!first_err[0]) snprintf(first_err, sizeof first_err, "%s", err);
+                if (o.keep_going && npass > 1) fprintf(stderr, "cannoli: %s\n", err);
+                rc = -1;
+            }
+        }
+        if (d > 0) {
+            exp.more_datasets[d - 1] = exp.dataset;
+            exp.dataset = keep;
+        }
+    }
     /* With --keep-going the rows that were measured are still plotted; a shard
      * holds part of the rows (and shards may share the file): `merge` plots. */
     if ((rc == 0 || o.keep_going) && plot && !o.dry_run && !o.shard_n) auto_plot(&exp, &o);
     cn_config_free(&exp);
-    return rc ? fail(err) : 0;
+    return rc ? fail(first_err) : 0;
 }
 
 /* plan, merge and slurm live in shard.c, merge.c and slurm.c: 0, 1 or 2. */
@@ -346,6 +402,26 @@ static int cmd_groundtruth(int argc, char **argv) {
     return rc;
 }
 
+static int cmd_fetch(int argc, char **argv) {
+    const char *what = NULL, *dir = NULL, *sha = NULL, *md5 = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--dir") && has_value) dir = argv[++i];
+        else if (!strcmp(a, "--sha256") && has_value) sha = argv[++i];
+        else if (!strcmp(a, "--md5") && has_value) md5 = argv[++i];
+        else if (a[0] == '-') {
+            char m[256];
+            snprintf(m, sizeof m, "fetch: unknown option or missing value '%s'", a);
+            return usage_error(m);
+        } else if (!what) what = a;
+        else return usage_error("fetch: one NAME or URL at a time");
+    }
+    if (!what) return usage_error("fetch: missing NAME or URL");
+    char err[1024];
+    return cn_fetch(what, dir, sha, md5, err, sizeof err) ? fail(err) : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -368,6 +444,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);
+    if (!strcmp(cmd, "fetch")) return cmd_fetch(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("cannoli %s (commit %s, build %s, simd %s)\n", CN_VERSION_STRING,
                cn_build_commit(), cn_build_id(), cn_simd_name(cn_simd_level()));

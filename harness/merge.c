@@ -115,12 +115,38 @@ static int put_row(FILE *m, const cn_csv_t *t, size_t r) {
     return ferror(m) ? -1 : 0;
 }
 
-/* The config's points that the output lacks, listed on stderr. */
+/* Lists on stderr the points of exp (at its k `k`) that the output lacks on
+ * dataset dsname; adds them to *nmissing. */
+static int missing_in(const cn_experiment_t *exp, int k, const cn_done_set_t *done,
+                      const cn_plan_shape_t *shape, size_t *nmissing, char *err, size_t errlen) {
+    cn_experiment_t e = *exp;
+    e.k = k;
+    cn_plan_t plan;
+    if (cn_plan_make(&plan, &e, shape, done, NULL, err, errlen)) return -1;
+    for (size_t i = 0; i < plan.n; i++) {
+        const cn_build_point_t *b = &plan.points[i];
+        for (size_t s = 0; s < b->nsearch; s++) {
+            const cn_search_point_t *sp = &b->search[s];
+            if (sp->done || sp->skip[0]) continue;
+            if (++*nmissing <= SHOW_MAX)
+                fprintf(stderr, "cannoli: merge: missing: %s k=%d %s %s{%s} build {%s} "
+                                "search {%s} threads=%d\n",
+                        shape->dataset, k, b->algo->name, b->algo->quantizer, b->qp.text,
+                        b->bp.text, sp->p.text, sp->threads);
+        }
+    }
+    cn_plan_free(&plan);
+    return 0;
+}
+
+/* The config's points that the output lacks, listed on stderr: for every
+ * dataset the rows name (a `dataset:` list's passes) and every k of the
+ * config's `k:` list. */
 static int list_missing(const cn_experiment_t *exp, const char *out_csv, size_t *nmissing,
                         char *err, size_t errlen) {
     *nmissing = 0;
     cn_csv_t t;
-    int exists;
+    int exists, rc = -1;
     if (cn_csv_read(&t, out_csv, &exists, err, errlen)) return -1;
     int cd = cn_csv_col(&t, "dataset"), cm = cn_csv_col(&t, "metric"),
         cdim = cn_csv_col(&t, "dim");
@@ -129,36 +155,29 @@ static int list_missing(const cn_experiment_t *exp, const char *out_csv, size_t 
         cn_csv_free(&t);
         return 0;
     }
-    char dsname[512];
-    snprintf(dsname, sizeof dsname, "%s", t.rows[0][cd]);
-    cn_metric_t metric;
-    long dim = strtol(t.rows[0][cdim], NULL, 10);
-    int bad = cn_metric_parse(t.rows[0][cm], &metric) != CN_OK || dim < 1;
-    cn_csv_free(&t);
-    if (bad) {
-        cn_error(err, errlen, CN_EFORMAT, "%s: first row has no valid metric and dim", out_csv);
+    cn_done_set_t done;
+    if (cn_results_peek(&done, out_csv, &exists, err, errlen)) {
+        cn_csv_free(&t);
         return -1;
     }
-    cn_done_set_t done;
-    if (cn_results_peek(&done, out_csv, &exists, err, errlen)) return -1;
-    cn_plan_shape_t shape = {dsname, (uint32_t)dim, metric};
-    cn_plan_t plan;
-    int rc = cn_plan_make(&plan, exp, &shape, &done, NULL, err, errlen);
-    cn_done_free(&done);
-    if (rc) return -1;
-    for (size_t i = 0; i < plan.n; i++) {
-        const cn_build_point_t *b = &plan.points[i];
-        for (size_t s = 0; s < b->nsearch; s++) {
-            const cn_search_point_t *sp = &b->search[s];
-            if (sp->done || sp->skip[0]) continue;
-            if (++*nmissing <= SHOW_MAX)
-                fprintf(stderr, "cannoli: merge: missing: %s %s{%s} build {%s} search {%s} "
-                                "threads=%d\n",
-                        b->algo->name, b->algo->quantizer, b->qp.text, b->bp.text, sp->p.text,
-                        sp->threads);
+    size_t nks = exp->nks ? exp->nks : 1;
+    for (size_t r = 0; r < t.nrows; r++) {
+        size_t first = 0; /* the first row of this dataset name */
+        while (first < r && strcmp(t.rows[first][cd], t.rows[r][cd]) != 0) first++;
+        if (first < r) continue;
+        cn_metric_t metric;
+        long dim = strtol(t.rows[r][cdim], NULL, 10);
+        if (cn_metric_parse(t.rows[r][cm], &metric) != CN_OK || dim < 1) {
+            cn_error(err, errlen, CN_EFORMAT, "%s: row %zu has no valid metric and dim", out_csv,
+                     r + 1);
+            goto out;
         }
+        cn_plan_shape_t shape = {t.rows[r][cd], (uint32_t)dim, metric};
+        for (size_t ki = 0; ki < nks; ki++)
+            if (missing_in(exp, exp->nks ? exp->ks[ki] : exp->k, &done, &shape, nmissing, err,
+                           errlen))
+                goto out;
     }
-    cn_plan_free(&plan);
     if (*nmissing > SHOW_MAX)
         fprintf(stderr, "cannoli: merge: ... and %zu more missing points\n",
                 *nmissing - SHOW_MAX);
@@ -167,7 +186,11 @@ static int list_missing(const cn_experiment_t *exp, const char *out_csv, size_t 
                         "failed; a resumed run measures only those)\n",
                 *nmissing, *nmissing == 1 ? "" : "s", exp->path,
                 *nmissing == 1 ? "is" : "are");
-    return 0;
+    rc = 0;
+out:
+    cn_done_free(&done);
+    cn_csv_free(&t);
+    return rc;
 }
 
 static int merge(const cn_experiment_t *exp, char **dirs, size_t ndirs, const char *out_dir,

@@ -118,7 +118,10 @@ static int plan_search(const cn_experiment_t *exp, const cn_plan_shape_t *shape,
             char why[160];
             if (cn_index_check_search(ic, &sps, (size_t)exp->k, &which, why, sizeof why) !=
                 CN_OK) {
-                if (!which || strcmp(which, "rerank") != 0) {
+                /* With a k list, a pool too small for this k is skipped (the
+                 * config refused those too small for every k). */
+                int k_skip = which && exp->nks > 1 && strcmp(which, "k") == 0;
+                if (!which || (strcmp(which, "rerank") != 0 && !k_skip)) {
                     cn_error(err, errlen, CN_EINVAL, "%s:%d: algorithm '%s' search {%s}: %s",
                              exp->path, a->line, a->name, s->p.text, why);
                     return -1;

@@ -34,6 +34,7 @@ typedef struct cn_row {
     double scan_ns;       /* flat scan over the same store (NAN: not measured) */
     int build_threads;
     const cn_measure_t *m;
+    size_t peak_rss_bytes; /* the process's peak resident set in this build point */
 } cn_row_t;
 
 /* Appends one row and syncs it. 0, or -1 with err. */

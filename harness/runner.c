@@ -31,6 +31,7 @@
 
 #include "cache.h"
 #include "dataset.h"
+#include "peakrss.h"
 #include "plan.h"
 #include "probe.h"
 #include "recipe.h"
@@ -63,13 +64,22 @@ static int keep_backup(const char *csv_path, char *err, size_t errlen) {
 }
 
 /* The full-precision store over the dataset: dense f32, or sparse CSR with f32
- * values (the `plain` quantizer is the identity on either). */
-static cn_status_t full_store(const cn_dataset_t *ds, cn_store_t **out, char *err, size_t errlen) {
+ * values (the `plain` quantizer is the identity on either). A dense matrix
+ * moves into the store (consumed chunk by chunk, never two copies at once);
+ * ds->train then borrows the store's rows (the recall check reads them;
+ * cosine rows are normalised, which leaves cosine distances unchanged). The
+ * caller sets ds->train to NULL before freeing ds and releasing the store. */
+static cn_status_t full_store(cn_dataset_t *ds, cn_store_t **out, char *err, size_t errlen) {
     if (ds->sparse)
         return cn_store_sparse_create(out, ds->strain.indptr, ds->strain.indices,
                                       ds->strain.values, ds->n_train, ds->dim, ds->metric,
                                       CN_SPARSE_F32, err, errlen);
-    return cn_store_dense_create(out, ds->train, ds->n_train, ds->dim, ds->metric, err, errlen);
+    cn_status_t st = cn_store_dense_create_consume(out, ds->train, ds->n_train, ds->dim,
+                                                   ds->metric, err, errlen);
+    if (st != CN_OK) return st;
+    cn_free(ds->train);
+    ds->train = (float *)cn_store_dense_row(*out, 0);
+    return CN_OK;
 }
 
 /* Sweeps the search points of b over its built index, appending a row each. */
@@ -105,7 +115,7 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
                      exp->path, a->name, b->bp.text, s->p.text, inner);
             goto out;
         }
-        cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m};
+        cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m, cn_peak_rss_bytes()};
         char *text;
         size_t len;
         if (cn_rows_format(&row, &text, &len, err, errlen)) goto out;
@@ -144,7 +154,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     cn_store_t *full = NULL;
     cn_results_t csv = {.fd = -1};
     cn_shard_assign_t shards = {0};
-    int rc = -1, exists = 0;
+    int rc = -1, exists = 0, borrowed_train = 0;
     size_t rows_written = 0, nfailed = 0;
     char failures[8][640];
 
@@ -208,19 +218,22 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
 
     /* 2. The results file and the full-precision store. */
     if (cn_mkdirs(out_dir, err, errlen)) goto out;
-    if (opts->force) {
+    if (opts->force && opts->appending) {
+        exists = access(csv_path, F_OK) == 0;
+    } else if (opts->force) {
         if (keep_backup(csv_path, err, errlen)) goto out;
         exists = 0;
     }
     if (cn_results_open(&csv, csv_path, err, errlen)) goto out;
     for (size_t i = 0; i < plan.n; i++) cn_plan_mark_done(&plan, i, &csv.done, ds.name, exp->k);
-    if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
     char run_id[64], now[32];
     cn_utc_now(now, sizeof now);
     snprintf(run_id, sizeof run_id, "%s-%ld", now, (long)getpid());
     cn_cache_t cache = {opts->use_cache ? cache_dir : NULL, opts->force, run_id, 0, ds.name,
                         ds.n_train, ds.dim, ds.metric};
-    if (cache.dir) cache.data_hash = cn_cache_data_hash(&ds);
+    if (cache.dir) cache.data_hash = cn_cache_data_hash(&ds); /* of the data as loaded */
+    if (full_store(&ds, &full, err, errlen) != CN_OK) goto out;
+    borrowed_train = !ds.sparse;
 
     /* 3. Per build point: obtain the index, sweep, write. */
     for (size_t i = 0; i < plan.n; i++) {
@@ -234,6 +247,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
             continue;
         }
         cn_built_t built;
+        cn_peak_rss_reset(); /* peak_rss_bytes: this build point's own peak */
         int failed = cn_recipe_obtain(exp, b, full, &cache, bthreads, &built, err, errlen) ||
                      sweep(exp, &ds, b, &built, bthreads, &csv, &rows_written, err, errlen);
         cn_index_destroy(built.ix);
@@ -257,6 +271,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
 out:
     if (cn_results_close(&csv, rc == 0 ? err : NULL, rc == 0 ? errlen : 0) != 0) rc = -1;
     cn_shard_assign_free(&shards);
+    if (borrowed_train) ds.train = NULL; /* the store's rows */
     cn_store_release(full);
     cn_plan_free(&plan);
     cn_dataset_free(&ds);

@@ -23,6 +23,9 @@ typedef struct cn_run_opts {
                               the run goes on; the run still fails at the end */
     const char *only;      /* "a,b": run only the algorithms of these names (NULL: all) */
     int shard_k, shard_n;  /* run only shard k (1-based) of n (shard.h); n = 0: all */
+    int appending;         /* a later pass (dataset list, k list) of the same run: with
+                              force, the CSV the first pass started is appended to, not
+                              backed up again */
 } cn_run_opts_t;
 
 /* Runs exp. Progress goes to stderr, the plan (dry run) to stdout. Returns 0

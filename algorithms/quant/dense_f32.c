@@ -7,8 +7,14 @@
  * captures the kernel table once, at creation: the batch call is one indirect
  * call per batch and the distance kernel is inlined inside it.
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "quant/vec_util.h"
 #include "cannoli/simd.h"
@@ -186,6 +192,53 @@ cn_status_t cn_store_dense_create(cn_store_t **out, const float *data, uint32_t 
     memcpy(ds->data, data, (size_t)n * dim * sizeof(float));
     if (metric == CN_METRIC_COSINE)
         for (size_t i = 0; i < n; i++) cn_vec_normalise(ds->data + i * dim, dim);
+    *out = &ds->base;
+    return CN_OK;
+}
+
+/* Returns the whole pages inside [p, p + len) to the system. Their content
+ * is then undefined (zero on Linux); the block itself stays allocated. */
+static void release_pages(void *p, size_t len) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~((uintptr_t)pg - 1);
+    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+cn_status_t cn_store_dense_create_consume(cn_store_t **out, float *data, uint32_t n,
+                                          uint32_t dim, cn_metric_t metric, char *err,
+                                          size_t errlen) {
+    *out = NULL;
+    if (!data && n > 0) return cn_error(err, errlen, CN_EINVAL, "dense_f32 store: no data");
+    for (size_t i = 0; i < n; i++) {
+        const float *row = data + i * dim;
+        for (size_t j = 0; j < dim; j++) {
+            if (!isfinite(row[j]))
+                return cn_error(err, errlen, CN_EINVAL, "row %zu has a%s value (dimension %zu)",
+                                i, isnan(row[j]) ? " NaN" : "n infinite", j);
+        }
+    }
+    dense_store_t *ds;
+    cn_status_t st = dense_alloc(&ds, n, dim, metric, err, errlen);
+    if (st != CN_OK) return st;
+    /* Copy in chunks of whole rows (about 8 MiB), releasing each copied
+     * chunk's pages of `data`: the peak is one matrix plus one chunk. */
+    size_t rows = ((size_t)8 << 20) / ((size_t)dim * sizeof(float));
+    if (rows == 0) rows = 1;
+    for (size_t i = 0; i < n; i += rows) {
+        size_t m = n - i < rows ? n - i : rows;
+        float *src = data + i * dim, *dst = ds->data + i * dim;
+        memcpy(dst, src, m * dim * sizeof(float));
+        if (metric == CN_METRIC_COSINE)
+            for (size_t r = 0; r < m; r++) cn_vec_normalise(dst + r * dim, dim);
+        release_pages(src, m * dim * sizeof(float));
+    }
     *out = &ds->base;
     return CN_OK;
 }

@@ -432,7 +432,8 @@ static void test_errors_top(void **state) {
     expect_error("dataset: d\nalgorithms: flat\n", 2, "'algorithms' must be a non-empty list");
     expect_error("dataset: d\n", 1, "missing 'algorithms'");
     expect_error("k: 3\nalgorithms:\n  - index: flat\n", 1, "missing 'dataset'");
-    expect_error("dataset: [a, b]\nalgorithms:\n  - index: flat\n", 1,
+    /* A list is a sweep over datasets (test_h_sweeps.c); its items are single sets. */
+    expect_error("dataset: [[a], b]\nalgorithms:\n  - index: flat\n", 1,
                  "'dataset' must be a catalogue name, a path or a map");
     expect_error("dataset:\nalgorithms:\n  - index: flat\n", 1, "'dataset' must be a non-empty");
     expect_error("dataset: {train: a}\nalgorithms:\n  - index: flat\n", 1,

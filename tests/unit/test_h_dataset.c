@@ -674,16 +674,18 @@ static void test_catalogue(void **state) {
     assert_int_not_equal(cn_dataset_open(&ds, &spec, 1, err, sizeof err), 0);
     assert_string_equal(err, "no/such/file.hdf5: no such file");
 
-    /* A catalogue file that is not installed: the message says where to put it. */
+    /* A catalogue file that is not installed: the message gives the fetch
+     * command and says where to put it. */
     char *old = getenv("CANNOLI_DATA") ? strdup(getenv("CANNOLI_DATA")) : NULL;
     setenv("CANNOLI_DATA", cn_test_tmpdir(), 1);
     spec.name = "nytimes-256-angular";
     if (access("datasets/data/nytimes-256-angular.hdf5", F_OK) != 0 &&
         access("../shared/datasets/nytimes-256-angular.hdf5", F_OK) != 0) {
         assert_int_not_equal(cn_dataset_open(&ds, &spec, 1, err, sizeof err), 0);
-        assert_string_equal(err, "dataset 'nytimes-256-angular' not found: put "
+        assert_string_equal(err, "dataset 'nytimes-256-angular' not found: download it with "
+                                 "`cannoli fetch nytimes-256-angular` (or put "
                                  "nytimes-256-angular.hdf5 in $CANNOLI_DATA, ./datasets/data "
-                                 "or ../shared/datasets");
+                                 "or ../shared/datasets)");
     }
     /* ... and is found once it is in $CANNOLI_DATA (a small file of ours). */
     cn_dataset_t src;

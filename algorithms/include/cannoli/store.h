@@ -116,6 +116,15 @@ static inline void cn_evaluator_destroy(cn_evaluator_t *ev) {
  * values with CN_EINVAL naming the row. */
 cn_status_t cn_store_dense_create(cn_store_t **out, const float *data, uint32_t n, uint32_t dim,
                                   cn_metric_t metric, char *err, size_t errlen);
+/* The same, consuming `data` (n x dim floats the caller allocated): rows are
+ * copied in chunks and each copied chunk's whole pages are returned to the
+ * system (madvise MADV_DONTNEED on Linux), so building a store from a loaded
+ * matrix never holds two copies of it. On return -- success or failure after
+ * the checks -- the content of `data` is undefined; the caller still frees
+ * the block. */
+cn_status_t cn_store_dense_create_consume(cn_store_t **out, float *data, uint32_t n,
+                                          uint32_t dim, cn_metric_t metric, char *err,
+                                          size_t errlen);
 /* Row i of a dense_f32 store (dim floats, 64-byte aligned base). */
 const float *cn_store_dense_row(const cn_store_t *s, uint32_t i);
 /* True if s is a dense_f32 store. */
