@@ -84,6 +84,7 @@ typedef struct cn_experiment {
     uint64_t seed;
     cn_algo_cfg_t *algos;
     size_t nalgos;
+    char *plots_json;    /* the validated `plots:` section as JSON (owned), NULL without one */
 } cn_experiment_t;
 
 /*

@@ -9,6 +9,7 @@
  *   cannoli convert --train F --test F [--neighbors F] [--distance M] [--k N] -o OUT.hdf5
  *           (dense texmex files, or sparse big-ann .csr / kANNolo .bin with .ivecs / .gt100)
  *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
+ *   cannoli report RESULTS.csv... [--out DIR] [--label FILE=NAME] [--baseline NAME] [--latex]
  *
  * Every failure prints exactly one line "cannoli: <file>: <problem>" on
  * stderr and exits with status 1 (2 for usage errors).
@@ -35,7 +36,8 @@ static const char usage[] =
     "  run CONFIG.yaml [--out DIR] [--force] [--dry-run] [--no-cache] [--no-plot]\n"
     "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
-    "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
+    "        plots/plot.py draws the recall/QPS plot (or the plots: figures) next to it\n"
+    "        (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
     "        past an algorithm whose build or search fails (and exits non-zero)\n"
     "  cache list|remove [--component NAME] [--dataset NAME] [--stale] [--cache-dir DIR]\n"
@@ -50,6 +52,10 @@ static const char usage[] =
     "        distances recomputed; computed exactly with --k N when no neighbours are given)\n"
     "  groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]\n"
     "        recompute exact top-N (default 100) neighbours with the flat index\n"
+    "  report RESULTS.csv... [--out DIR] [--label FILE=NAME] [--baseline NAME]... [--latex]\n"
+    "                  [--recall R...]\n"
+    "        report.md (setting, figures, best QPS at recall targets, ratios, headlines)\n"
+    "        from results CSVs, by plots/report.py; --latex adds booktabs tables + PDFs\n"
     "  version\n";
 
 static int fail(const char *msg) {
@@ -74,7 +80,22 @@ static int parse_int(const char *s, long *out) {
  * source tree, with Debian's python3 and matplotlib). --no-plot or
  * CANNOLI_NO_PLOT=1 skips it; a missing or failing plotter is a warning only,
  * never a failed run. */
-static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o) {
+/* The experiment's `plots:` section (validated, as JSON) goes next to the CSV
+ * as plots.json, for plot.py now and `cannoli report` later. Returns 0 when
+ * written, -1 without a section or on failure (a warning). */
+static int write_plots_json(const cn_experiment_t *exp, const cn_run_opts_t *o, char *path,
+                            size_t len) {
+    if (!exp->plots_json) return -1;
+    if (o->out_dir) snprintf(path, len, "%s/plots.json", o->out_dir);
+    else snprintf(path, len, "results/%s/plots.json", exp->name);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(exp->plots_json, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) fprintf(stderr, "cannoli: warning: %s: cannot write the figure specs\n", path);
+    return ok ? 0 : -1;
+}
+
+static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o, const char *specs) {
     const char *script = CN_SOURCE_DIR "/plots/plot.py", *py = "/usr/bin/python3";
     char csv[2300];
     if (o->out_dir) snprintf(csv, sizeof csv, "%s/results.csv", o->out_dir);
@@ -84,7 +105,8 @@ static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o) {
         return;
     }
     pid_t pid;
-    char *args[] = {(char *)py, (char *)script, csv, NULL};
+    char *args[] = {(char *)py, (char *)script, csv, specs ? "--spec-json" : NULL,
+                    (char *)specs, NULL};
     extern char **environ;
     if (posix_spawn(&pid, py, NULL, NULL, args, environ) != 0) {
         fprintf(stderr, "cannoli: no plot: cannot start %s\n", py);
@@ -124,9 +146,39 @@ static int cmd_run(int argc, char **argv) {
     if (cn_config_load(&exp, cfg, err, sizeof err)) return fail(err);
     int rc = cn_run(&exp, &o, err, sizeof err);
     /* With --keep-going the rows that were measured are still plotted. */
-    if ((rc == 0 || o.keep_going) && plot && !o.dry_run) auto_plot(&exp, &o);
+    char specs[2300];
+    int have_specs = (rc == 0 || o.keep_going) && !o.dry_run &&
+                     write_plots_json(&exp, &o, specs, sizeof specs) == 0;
+    if ((rc == 0 || o.keep_going) && plot && !o.dry_run)
+        auto_plot(&exp, &o, have_specs ? specs : NULL);
     cn_config_free(&exp);
     return rc ? fail(err) : 0;
+}
+
+/* `cannoli report ...`: plots/report.py with the same arguments (it parses
+ * and checks them); its exit status is ours. */
+static int cmd_report(int argc, char **argv) {
+    const char *script = CN_SOURCE_DIR "/plots/report.py", *py = "/usr/bin/python3";
+    if (access(script, R_OK) != 0 || access(py, X_OK) != 0) {
+        fprintf(stderr, "cannoli: %s: not found (report needs %s and python3-matplotlib)\n",
+                script, py);
+        return 1;
+    }
+    char **args = calloc((size_t)argc + 3, sizeof *args);
+    if (!args) return fail("report: out of memory");
+    args[0] = (char *)py;
+    args[1] = (char *)script;
+    for (int i = 0; i < argc; i++) args[i + 2] = argv[i];
+    pid_t pid;
+    extern char **environ;
+    int st = 0, rc = posix_spawn(&pid, py, NULL, NULL, args, environ);
+    free(args);
+    if (rc != 0) {
+        fprintf(stderr, "cannoli: %s: cannot start\n", py);
+        return 1;
+    }
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)) return fail("report: report.py was killed");
+    return WEXITSTATUS(st);
 }
 
 static int cmd_cache(int argc, char **argv) {
@@ -306,6 +358,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 2, argv + 2);
     if (!strcmp(cmd, "list")) return cmd_list();
     if (!strcmp(cmd, "cache")) return cmd_cache(argc - 2, argv + 2);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);
