@@ -22,13 +22,15 @@ search parameters that are not the swept one (ef, keep), so a re-ranking
 variant is a line of its own. In both modes a line whose rows re-rank says so
 in its label ("+ rerank"): a re-ranking curve keeps the full-precision
 vectors in memory. When several CSVs are given, every label is prefixed with
-its run's name (the file's folder, or NAME from --run FILE=NAME).
+its run's name (the file's folder, or NAME from CSV=NAME) when two runs
+hold the same dataset.
 
 Styles. Colours and markers come from the position of the label in the
 natural-sorted list of every label of every input row (all datasets, all
 figures), so one label has one style across all figures of a run; pairs
 (colour, marker) do not repeat before 10 x 10 lines. The legend is sorted
-naturally (M=8 before M=32). Uses only the standard library and matplotlib.
+naturally (M=8 before M=32). The styles used are written to styles.json
+next to the figures. Uses only the standard library and matplotlib.
 """
 import argparse
 import collections
@@ -145,9 +147,15 @@ def read_rows(paths, runs=None):
         rows.extend(rs)
     if len(paths) > 1 and len(set(names)) != len(names):
         raise SpecError("two inputs have the same run name: tell them apart with FILE=NAME")
-    if len(paths) == 1:
+    # Line labels carry the run's name only when runs share a dataset (two
+    # commits or machines on one set); '_src' always names the run.
+    runs_of = collections.defaultdict(set)
+    for r in rows:
+        r["_src"] = r["_run"]
+        runs_of[r["dataset"]].add(r["_run"])
+    if all(len(v) == 1 for v in runs_of.values()):
         for r in rows:
-            r["_run"] = runs.get(paths[0], "")
+            r["_run"] = ""
     return rows
 
 
@@ -318,7 +326,8 @@ def draw(rows, spec, outdir, styles=None, stem=None):
                     logit_clip(p[1]) if spec["yscale"] == "logit" else p[1]) for p in pts]
             colour, marker, ls = styles[lab]
             (h,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colour, marker=marker,
-                           linestyle=ls, markersize=3.5, linewidth=1.1, label=lab)
+                           linestyle=ls, markersize=3.5, linewidth=1.1, label=lab,
+                           gid=f"cnline{i}-" + re.sub(r"[^A-Za-z0-9_.=-]", "_", lab))
             handles.setdefault(lab, h)
         for axis, col in (("x", spec["x"]), ("y", spec["y"])):
             sc = spec[axis + "scale"]
@@ -368,12 +377,26 @@ def default_figures(rows, outdir):
     written = []
     for ds in sorted({r["dataset"] for r in rows}, key=natural_key):
         written += draw([r for r in rows if r["dataset"] == ds], spec, outdir, styles, stem=ds)
+    write_styles(outdir, [styles])
     return written
 
 
 def filter_rows(rows, k=None, threads=None):
     return [r for r in rows if (k is None or int(r["k"]) == k)
             and (threads is None or int(r["threads"]) == threads)]
+
+
+def write_styles(outdir, tables):
+    """styles.json: label -> {colour, marker, linestyle} of every line drawn
+    (one style per label; the same label always gets the same style)."""
+    merged = {}
+    for t in tables:
+        for lab, (c, m, ls) in t.items():
+            merged.setdefault(lab, {"colour": c, "marker": m, "linestyle": ls})
+    path = os.path.join(outdir, "styles.json")
+    with open(path, "w") as f:
+        json.dump(merged, f, indent=1, sort_keys=True)
+    return path
 
 
 def draw_all(rows, specs, outdir):
@@ -387,6 +410,7 @@ def draw_all(rows, specs, outdir):
             assign_lines(rows, s["lines"], s["labels"])
             tables[key] = style_table(rows)
         written += draw(rows, s, outdir, tables[key])
+    write_styles(outdir, tables.values())
     return written
 
 

@@ -119,7 +119,7 @@ def baseline_lines(rows, name):
 class Baseline:
     def __init__(self, rows, name):
         self.name = name
-        runs = {r["_run"] for r in rows}
+        runs = {r["_src"] for r in rows}
         self.is_run = name in runs and len(runs) > 1
         self.lines = set() if self.is_run else baseline_lines(rows, name)
         if not self.is_run and not self.lines:
@@ -132,12 +132,12 @@ class Baseline:
             r0 = line_rows[0]
             bare = r0["_line"][len(r0["_run"]) + 2:] if r0["_run"] else r0["_line"]
             want = f"{self.name}: {bare}"
-            if r0["_run"] == self.name:
+            if r0["_src"] == self.name:
                 return []
             return [r for r in rows if r["dataset"] == ds and r["_line"] == want]
-        run = line_rows[0]["_run"]
+        run = line_rows[0]["_src"]
         mine = [r for r in rows if r["dataset"] == ds and r["_line"] in self.lines]
-        same_run = [r for r in mine if r["_run"] == run]
+        same_run = [r for r in mine if r["_src"] == run]
         return same_run or mine
 
 
@@ -237,7 +237,7 @@ def headlines(rows, targets, baselines, spread, published):
         for b in baselines:
             pub = published_for(published, ds, b.name)
             if b.is_run:
-                cand = [r for r in dsr if r["_run"] != b.name]
+                cand = [r for r in dsr if r["_src"] != b.name]
             else:
                 cand = [r for r in dsr if r["_line"] not in base_lines]
             for t in targets:
@@ -269,12 +269,13 @@ def headlines(rows, targets, baselines, spread, published):
 
 
 def published_for(published, ds, baseline):
+    """The text of the first published entry whose dataset (a substring of
+    the dataset name) and baseline (a prefix of the baseline name) match;
+    entries without both are listed only, never put next to a row."""
     for p in published:
-        if p.get("dataset") and p["dataset"] not in ds:
-            continue
-        if p.get("baseline") and not baseline.startswith(p["baseline"]):
-            continue
-        return p.get("text")
+        if p.get("dataset") and p.get("baseline") and p["dataset"] in ds \
+                and baseline.startswith(p["baseline"]):
+            return p.get("text")
     return None
 
 
@@ -283,7 +284,7 @@ def setting_table(rows):
                             "build threads", "best of", "SIMD", "CPU", "commit", "build id"])
     seen = collections.OrderedDict()
     for r in rows:
-        seen.setdefault((r["_run"], r["dataset"]), []).append(r)
+        seen.setdefault((r["_src"], r["dataset"]), []).append(r)
 
     def vals(rs, col):
         return ", ".join(sorted({r.get(col, "") or "?" for r in rs}, key=plot.natural_key))
@@ -375,9 +376,12 @@ def main(argv):
         md += [t.markdown(), ""]
     if baselines:
         md += ["## Headlines", ""] + [f"- {s}" for s in sentences] + ["", head_tab.markdown()]
-        if published:
-            md += ["Published numbers are the paper's, measured on the paper's hardware, not "
-                   "ours; they are shown for reference only.", ""]
+    if published:
+        md += ["## Published numbers", "",
+               "As published, measured on the publication's hardware, not ours; for reference "
+               "only (the column 'published' above shows the matching entry).", ""]
+        md += [f"- {p.get('text', '')}" + (f" (source: {p['source']})" if p.get("source") else "")
+               for p in published] + [""]
     try:
         with open(os.path.join(out, "report.md"), "w") as f:
             f.write("\n".join(md) + "\n")
