@@ -339,6 +339,14 @@ def draw(rows, spec, outdir, styles=None, stem=None):
                 axo.set_minor_formatter(matplotlib.ticker.NullFormatter())
             elif sc == "log":
                 setter("log", nonpositive="clip")
+                # plain numbers; minor ticks 2 and 5 labelled too when the
+                # range spans less than two decades
+                axo = ax.xaxis if axis == "x" else ax.yaxis
+                lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+                axo.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+                few = lo > 0 and hi / lo < 100
+                axo.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+                    lambda v, _, few=few: f"{v:g}" if few and f"{v:e}"[0] in "25" else ""))
             else:
                 setter("linear")
         ax.set_xlabel(axis_label(spec["x"], k), fontsize=fs)
@@ -347,7 +355,7 @@ def draw(rows, spec, outdir, styles=None, stem=None):
         shape = f" ({ds_rows[0].get('n_train', '?')} x {ds_rows[0].get('dim', '?')})" \
             if ds_rows[0].get("n_train") else ""
         ax.set_title(spec.get("title") or f"{ds}{shape}", fontsize=fs + 1)
-        ax.tick_params(labelsize=fs - 1)
+        ax.tick_params(which="both", labelsize=fs - 1)
         ax.grid(True, which="both", alpha=0.3)
     for j in range(len(datasets), nrows * ncols):
         axes[j // ncols][j % ncols].set_visible(False)
