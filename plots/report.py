@@ -102,6 +102,11 @@ def fmt_ratio(x):
     return f"{x:.2f}x"
 
 
+def fmt_speedup(x):
+    """1.4x; below 1 two significant digits (0.036x), never 0.0x."""
+    return f"{x:.1f}x" if x >= 1 else f"{x:.2g}x"
+
+
 # ---- baselines --------------------------------------------------------------
 
 def baseline_lines(rows, name):
@@ -254,7 +259,7 @@ def headlines(rows, targets, baselines, spread, published):
                          (fmt_qps(plot.num(w, "qps")), is_noisy(w, spread)) if w else DASH,
                          bw["_line"] if bw else b.name,
                          (fmt_qps(plot.num(bw, "qps")), is_noisy(bw, spread)) if bw else DASH,
-                         (f"{ratio:.1f}x", noisy) if ratio else DASH, pub or DASH])
+                         (fmt_speedup(ratio), noisy) if ratio else DASH, pub or DASH])
                 if ratio is None:
                     who = b.name if bw is None else "no other line"
                     sentences.append(f"On {ds}, {who} never reaches recall {t:g}.")
@@ -275,7 +280,7 @@ def published_for(published, ds, baseline):
     for p in published:
         if p.get("dataset") and p.get("baseline") and p["dataset"] in ds \
                 and baseline.startswith(p["baseline"]):
-            return p.get("text")
+            return p.get("value") or p.get("text")
     return None
 
 
@@ -317,7 +322,8 @@ def main(argv):
     ap.add_argument("--latex", action="store_true")
     ap.add_argument("--spec-json", default=None)
     ap.add_argument("--published", default=None,
-                    help="JSON list of {dataset, baseline, text}: published numbers to show")
+                    help="JSON list of {dataset, baseline, value, text, source}: published "
+                         "numbers to show")
     ap.add_argument("--title", default="cannoli report")
     a = ap.parse_args(argv)
     try:
@@ -380,8 +386,12 @@ def main(argv):
         md += ["## Published numbers", "",
                "As published, measured on the publication's hardware, not ours; for reference "
                "only (the column 'published' above shows the matching entry).", ""]
-        md += [f"- {p.get('text', '')}" + (f" (source: {p['source']})" if p.get("source") else "")
-               for p in published] + [""]
+        listed = []
+        for p in published:
+            item = f"- {p.get('text', '')}" + (f" (source: {p['source']})" if p.get("source") else "")
+            if item not in listed:
+                listed.append(item)
+        md += listed + [""]
     try:
         with open(os.path.join(out, "report.md"), "w") as f:
             f.write("\n".join(md) + "\n")
