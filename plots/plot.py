@@ -161,7 +161,8 @@ def read_rows(paths, runs=None):
 
 def line_parts(rows, mode):
     """For each row: (line key, algorithm, suffix parts). A variant names
-    only the parameters that vary between rows of the same algorithm."""
+    only the parameters that vary between rows of the same algorithm on the
+    same dataset (so one algorithm keeps one label, and style, across panels)."""
     multi_threads = len({r["threads"] for r in rows}) > 1
     varying = collections.defaultdict(lambda: collections.defaultdict(set))
 
@@ -175,12 +176,12 @@ def line_parts(rows, mode):
     if mode == "variant":
         for r in rows:
             for k, v in variant_params(r):
-                varying[(r["_run"], r["algorithm"])][k].add(v)
+                varying[(r["_run"], r["dataset"], r["algorithm"])][k].add(v)
     out = []
     for r in rows:
         parts = []
         if mode == "variant":
-            vs = varying[(r["_run"], r["algorithm"])]
+            vs = varying[(r["_run"], r["dataset"], r["algorithm"])]
             for k, v in variant_params(r):
                 if len(vs[k]) > 1:
                     parts.append(f"{k[2:]}={v}")
