@@ -221,8 +221,13 @@ def assign_lines(rows, mode, labels):
 
 def style_table(rows):
     """label -> (colour, marker, linestyle), over every row of the run."""
+    return styles_for({r["_line"] for r in rows})
+
+
+def styles_for(labels):
+    """label -> (colour, marker, linestyle) by position in the natural order."""
     styles = {}
-    for i, lab in enumerate(sorted({r["_line"] for r in rows}, key=natural_key)):
+    for i, lab in enumerate(sorted(labels, key=natural_key)):
         c = i % len(COLOURS)
         m = (i + i // len(COLOURS)) % len(MARKERS)  # gcd(11, 10) = 1: no pair repeats
         styles[lab] = (COLOURS[c], MARKERS[m], LINESTYLES[(i // len(COLOURS)) % len(LINESTYLES)])
@@ -409,17 +414,17 @@ def write_styles(outdir, tables):
 
 
 def draw_all(rows, specs, outdir):
-    """Every spec; the styles are computed once per spec's line mode over
-    all rows, so a label keeps its style in every figure."""
-    written = []
-    tables = {}
+    """Every spec, with one style table over the labels of all of them, so
+    a label keeps its style in every figure."""
+    labels = set()
     for s in specs:
-        key = (s["lines"], json.dumps(s["labels"], sort_keys=True))
-        if key not in tables:
-            assign_lines(rows, s["lines"], s["labels"])
-            tables[key] = style_table(rows)
-        written += draw(rows, s, outdir, tables[key])
-    write_styles(outdir, tables.values())
+        assign_lines(rows, s["lines"], s["labels"])
+        labels |= {r["_line"] for r in rows}
+    styles = styles_for(labels)
+    written = []
+    for s in specs:
+        written += draw(rows, s, outdir, styles)
+    write_styles(outdir, [styles])
     return written
 
 

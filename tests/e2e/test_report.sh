@@ -145,12 +145,14 @@ assert all(len(v) == 1 for v in lab.values()), lab
 legend = [m.group(1) for m in re.finditer(r"<!-- (hnsw-a \(M=\d+\)) -->", lat)]
 assert legend.index("hnsw-a (M=8)") < legend.index("hnsw-a (M=32)"), legend   # natural order
 styles = json.load(open(f"{d}/styles.json"))
-for k, v in lab.items():
-    orig = [s for s in styles if re.sub(r"[^A-Za-z0-9_.=-]", "_", s) == k]
-    assert orig and styles[orig[0]]["colour"] in v, (k, v)
 # lines: algorithm in the second figure: one line per algorithm, + rerank its own
 lab2 = strokes(mem)
 assert "hnsw-a" in lab2 and san("hnsw-pq (+ rerank)") in lab2 and "hnsw-pq" in lab2, sorted(lab2)
+# every line of both figures has the colour styles.json gives its label
+for fig in (lab, lab2):
+    for k, v in fig.items():
+        orig = [s for s in styles if san(s) == k]
+        assert len(orig) == 1 and v == {styles[orig[0]]["colour"]}, (k, v)
 PYEOF
   then ok "labels (display map, + rerank), natural legend order, colours as in styles.json"
   else not_ok "labels/colours in the rendered SVG"; fi
