@@ -196,10 +196,12 @@ def target_tables(rows, targets, baselines, spread):
     tables = []
     for ds in sorted({r["dataset"] for r in rows}, key=plot.natural_key):
         dsr = [r for r in rows if r["dataset"] == ds]
+        # a baseline without rows on this dataset gets no columns here
+        here = [b for b in baselines if b.is_run or any(r["_line"] in b.lines for r in dsr)]
         head = ["line", "bytes/vector", "build s"]
         for t in targets:
             head.append(f"QPS @{t:g}")
-            head += [f"x {b.name}" for b in baselines]
+            head += [f"x {b.name}" for b in here]
         head.append("max recall")
         tab = Table(f"{ds}: best QPS at recall >= target", head)
         by_line = collections.defaultdict(list)
@@ -216,7 +218,7 @@ def target_tables(rows, targets, baselines, spread):
                     cells.append(DASH)
                 else:
                     cells.append((fmt_qps(plot.num(w, "qps")), is_noisy(w, spread)))
-                for b in baselines:
+                for b in here:
                     bw = best_at(b.rows_for(rows, ds, lr), t)
                     if w is None or bw is None or line in b.lines:
                         cells.append(DASH)
