@@ -62,8 +62,9 @@ typedef struct ctx {
 
 static const char *const top_keys[] = {"name", "description", "dataset",       "k",
                                        "runs", "threads",     "build_threads", "seed",
-                                       "algorithms"};
-enum { T_NAME, T_DESC, T_DATASET, T_K, T_RUNS, T_THREADS, T_BTHREADS, T_SEED, T_ALGOS, T_N };
+                                       "algorithms", "plots"};
+enum { T_NAME, T_DESC, T_DATASET, T_K, T_RUNS, T_THREADS, T_BTHREADS, T_SEED, T_ALGOS, T_PLOTS,
+       T_N };
 
 static const char *const algo_keys[] = {"name", "index", "quantizer", "build", "search"};
 enum { A_NAME, A_INDEX, A_QUANT, A_BUILD, A_SEARCH, A_N };
@@ -579,6 +580,230 @@ static char *stem_of(const char *path) {
     return s;
 }
 
+/* ---- figure specs (plots:) ---------------------------------------------- */
+
+/* The `plots:` section is checked here (so a typo fails before the run, with
+ * its line) and handed to plots/plot.py as canonical JSON (exp->plots_json).
+ * The column list is plots/plot.py's COLUMNS. */
+static const char *const plot_keys[] = {"name",    "x",     "y",     "xscale", "yscale", "lines",
+                                        "labels",  "formats", "width", "pareto", "title"};
+enum { P_NAME, P_X, P_Y, P_XSCALE, P_YSCALE, P_LINES, P_LABELS, P_FORMATS, P_WIDTH, P_PARETO,
+       P_TITLE, P_N };
+static const char *const plot_columns[] = {
+    "recall",      "qps",         "mean_us",          "p50_us",         "p95_us",
+    "p99_us",      "build_s",     "index_bytes",      "bytes_per_vector", "dist_per_query",
+    "hops_per_query", "reranked_per_query", "ns_per_dist", "scan_ns_per_vector"};
+static const char *const plot_scales[] = {"linear", "log", "logit"};
+static const char *const plot_lines[] = {"algorithm", "variant"};
+static const char *const plot_formats[] = {"png", "svg", "pdf"};
+static const char *const plot_widths[] = {"single", "double"};
+static const char *const plot_bools[] = {"true", "false"};
+
+typedef struct jbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} jbuf_t;
+
+static void jb_put(jbuf_t *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (b->len + n + 1 > cap) cap *= 2;
+        char *p = cn_realloc(b->s, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void jb_str(jbuf_t *b, const char *s) { jb_put(b, s, strlen(s)); }
+
+/* A JSON string literal. */
+static void jb_quoted(jbuf_t *b, const char *s) {
+    jb_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            jb_put(b, esc, 2);
+        } else if (*p < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            jb_put(b, esc, 6);
+        } else {
+            jb_put(b, (const char *)p, 1);
+        }
+    }
+    jb_put(b, "\"", 1);
+}
+
+/* A scalar that must be one of `choices`; `what` names the key. */
+static int get_choice(ctx_t *c, const yaml_node_t *v, const char *what,
+                      const char *const *choices, size_t n, const char **out) {
+    char list[512];
+    join_keys(list, sizeof list, choices, n);
+    if (!is_scalar(v))
+        return fail_at(c, line_of(v), "'%s' must be one of: %s, got %s", what, list, kind_name(v));
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(sval(v), choices[i])) {
+            *out = choices[i];
+            return 0;
+        }
+    return fail_at(c, line_of(v), "unknown %s '%s' in plots (expected one of: %s)", what, sval(v),
+                   list);
+}
+
+static int parse_plot(ctx_t *c, const yaml_node_t *m, jbuf_t *b, const char **name_out) {
+    yaml_node_t *v[P_N], *k[P_N];
+    if (m->type != YAML_MAPPING_NODE)
+        return fail_at(c, line_of(m), "each entry of 'plots' must be a map {name, x, y, ...}, "
+                                      "got %s", kind_name(m));
+    if (read_fields(c, m, " in plots", plot_keys, P_N, v, k)) return -1;
+    static const int required[] = {P_NAME, P_X, P_Y};
+    for (size_t i = 0; i < 3; i++)
+        if (!v[required[i]])
+            return fail_at(c, line_of(m), "figure in plots has no '%s'", plot_keys[required[i]]);
+    const char *name = sval(v[P_NAME]);
+    if (!is_scalar(v[P_NAME]) || !*name || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789_.-") != strlen(name))
+        return fail_at(c, line_of(v[P_NAME]),
+                       "'name' in plots must be a file stem (letters, digits, '_', '-', '.')");
+    *name_out = name;
+    const char *col[2], *scale[2] = {"linear", "linear"};
+    size_t ncols = sizeof plot_columns / sizeof plot_columns[0];
+    if (get_choice(c, v[P_X], "column", plot_columns, ncols, &col[0]) ||
+        get_choice(c, v[P_Y], "column", plot_columns, ncols, &col[1]))
+        return -1;
+    for (int a = 0; a < 2; a++) {
+        const yaml_node_t *sv = v[a ? P_YSCALE : P_XSCALE];
+        if (!sv) continue;
+        if (get_choice(c, sv, a ? "yscale" : "xscale", plot_scales, 3, &scale[a])) return -1;
+        if (!strcmp(scale[a], "logit") && strcmp(col[a], "recall"))
+            return fail_at(c, line_of(sv), "%s logit needs a column in (0, 1): recall, not '%s'",
+                           a ? "yscale" : "xscale", col[a]);
+    }
+    const char *lines = "variant", *width = "double", *pareto = "true";
+    if (v[P_LINES] && get_choice(c, v[P_LINES], "lines", plot_lines, 2, &lines)) return -1;
+    if (v[P_WIDTH] && get_choice(c, v[P_WIDTH], "width", plot_widths, 2, &width)) return -1;
+    if (v[P_PARETO] && get_choice(c, v[P_PARETO], "pareto", plot_bools, 2, &pareto)) return -1;
+
+    jb_str(b, "{\"name\": ");
+    jb_quoted(b, name);
+    jb_str(b, ", \"x\": ");
+    jb_quoted(b, col[0]);
+    jb_str(b, ", \"y\": ");
+    jb_quoted(b, col[1]);
+    jb_str(b, ", \"xscale\": ");
+    jb_quoted(b, scale[0]);
+    jb_str(b, ", \"yscale\": ");
+    jb_quoted(b, scale[1]);
+    jb_str(b, ", \"lines\": ");
+    jb_quoted(b, lines);
+    jb_str(b, ", \"width\": ");
+    jb_quoted(b, width);
+    jb_str(b, ", \"pareto\": ");
+    jb_str(b, pareto);
+    if (v[P_TITLE]) {
+        char *t = NULL;
+        if (get_string(c, v[P_TITLE], "title", &t)) return -1;
+        jb_str(b, ", \"title\": ");
+        jb_quoted(b, t);
+        cn_free(t);
+    }
+    jb_str(b, ", \"formats\": [");
+    const yaml_node_t *fv = v[P_FORMATS];
+    if (!fv) {
+        jb_str(b, "\"png\"");
+    } else if (is_scalar(fv)) {
+        const char *f = NULL;
+        if (get_choice(c, fv, "format", plot_formats, 3, &f)) return -1;
+        jb_quoted(b, f);
+    } else if (fv->type == YAML_SEQUENCE_NODE &&
+               fv->data.sequence.items.top > fv->data.sequence.items.start) {
+        for (yaml_node_item_t *it = fv->data.sequence.items.start; it < fv->data.sequence.items.top;
+             it++) {
+            const char *f = NULL;
+            if (get_choice(c, get_node(c, *it), "format", plot_formats, 3, &f)) return -1;
+            if (it > fv->data.sequence.items.start) jb_str(b, ", ");
+            jb_quoted(b, f);
+        }
+    } else {
+        return fail_at(c, line_of(fv), "'formats' must be png, svg, pdf or a non-empty list of "
+                                       "them, got %s", kind_name(fv));
+    }
+    jb_str(b, "], \"labels\": {");
+    const yaml_node_t *lv = v[P_LABELS];
+    if (lv) {
+        if (lv->type != YAML_MAPPING_NODE)
+            return fail_at(c, line_of(lv), "'labels' must be a map {line: \"display text\"}, got %s",
+                           kind_name(lv));
+        if (check_map(c, lv)) return -1;
+        for (yaml_node_pair_t *p = lv->data.mapping.pairs.start; p < lv->data.mapping.pairs.top;
+             p++) {
+            const yaml_node_t *key = get_node(c, p->key), *val = get_node(c, p->value);
+            if (!is_scalar(val) || is_null(val) || !*sval(val))
+                return fail_at(c, line_of(val), "label of '%s' must be a non-empty text",
+                               sval(key));
+            if (p > lv->data.mapping.pairs.start) jb_str(b, ", ");
+            jb_quoted(b, sval(key));
+            jb_str(b, ": ");
+            jb_quoted(b, sval(val));
+        }
+    }
+    jb_str(b, "}}");
+    return 0;
+}
+
+static int parse_plots(ctx_t *c, const yaml_node_t *v, cn_experiment_t *e) {
+    if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top == v->data.sequence.items.start)
+        return fail_at(c, line_of(v), "'plots' must be a non-empty list of figures {name, x, y, "
+                                      "...}, got %s",
+                       v->type == YAML_SEQUENCE_NODE ? "an empty list" : kind_name(v));
+    jbuf_t b = {0};
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    const char **names = cn_calloc(n, sizeof *names);
+    int *lines = cn_calloc(n, sizeof *lines);
+    int rc = -1;
+    if (!names || !lines) {
+        fail_nomem(c);
+        goto out;
+    }
+    jb_str(&b, "[");
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *m = get_node(c, v->data.sequence.items.start[i]);
+        if (i) jb_str(&b, ",\n ");
+        if (parse_plot(c, m, &b, &names[i])) goto out;
+        lines[i] = line_of(m);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(names[i], names[j])) {
+                fail_at(c, lines[i], "duplicate figure name '%s' in plots (first at line %d)",
+                        names[i], lines[j]);
+                goto out;
+            }
+    }
+    jb_str(&b, "]\n");
+    if (b.oom) {
+        fail_nomem(c);
+        goto out;
+    }
+    e->plots_json = b.s;
+    b.s = NULL;
+    rc = 0;
+out:
+    cn_free(b.s);
+    cn_free(names);
+    cn_free(lines);
+    return rc;
+}
+
 /* ---- top level ------------------------------------------------------------ */
 
 static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
@@ -708,6 +933,7 @@ static int parse_top(ctx_t *c, const yaml_node_t *root, cn_experiment_t *e) {
     e->algos = cn_calloc(n, sizeof *e->algos);
     if (!e->algos) return fail_nomem(c);
     c->k = kmin; /* a point too small for every k is refused; the plan skips the others */
+    if (v[T_PLOTS] && parse_plots(c, v[T_PLOTS], e)) return -1;
     for (size_t i = 0; i < n; i++) {
         e->nalgos = i + 1;
         if (parse_algo(c, get_node(c, al->data.sequence.items.start[i]), &e->algos[i])) return -1;
@@ -951,5 +1177,6 @@ void cn_config_free(cn_experiment_t *exp) {
         grid_free(&a->search);
     }
     cn_free(exp->algos);
+    cn_free(exp->plots_json);
     memset(exp, 0, sizeof *exp);
 }

@@ -16,6 +16,8 @@
  *       quantizer: plain            # registry name or {name: pq, subspaces: [16, 32]}; default plain
  *       build: {M: [16, 32], ef_construction: 200}
  *       search: {ef: [10, 20, 40]}
+ *   plots:                          # optional figure specs, drawn by plots/plot.py
+ *     - {name: lat, x: recall, y: mean_us, xscale: logit, yscale: log}   # README "Figures"
  *
  * A list value forms an axis of a cartesian grid. Build and quantizer
  * parameters make one index per point; search parameters are swept over each
@@ -89,6 +91,7 @@ typedef struct cn_experiment {
     uint64_t seed;
     cn_algo_cfg_t *algos;
     size_t nalgos;
+    char *plots_json;    /* the validated `plots:` section as JSON (owned), NULL without one */
 } cn_experiment_t;
 
 /*

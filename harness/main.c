@@ -15,6 +15,7 @@
  *           (dense texmex files, or sparse big-ann .csr / kANNolo .bin with .ivecs / .gt100)
  *   cannoli groundtruth IN.hdf5 [-o OUT.hdf5] [--k N] [--threads N]
  *   cannoli fetch NAME|URL [--dir DIR] [--sha256 HEX] [--md5 HEX]
+ *   cannoli report RESULTS.csv... [--out DIR] [--label FILE=NAME] [--baseline NAME] [--latex]
  *
  * Every failure prints exactly one line "cannoli: <file>: <problem>" on
  * stderr and exits with status 1 (2 for usage errors).
@@ -49,7 +50,8 @@ static const char usage[] =
     "                  [--keep-going] [--only NAME[,NAME]] [--cache-dir DIR]\n"
     "                  [--shard K/N|auto] [--set KEY=VALUE]...\n"
     "        run an experiment; rows go to results/<name>/results.csv (or DIR), then\n"
-    "        plots/plot.py draws the recall/QPS plot next to it (unless --no-plot);\n"
+    "        plots/plot.py draws the recall/QPS plot (or the plots: figures) next to it\n"
+    "        (unless --no-plot);\n"
     "        --force reruns every point and rebuilds every index; --keep-going goes on\n"
     "        past an algorithm whose build or search fails (and exits non-zero); --set\n"
     "        overrides a top-level key of the file (YAML value: --set k=[10,100],\n"
@@ -84,6 +86,10 @@ static const char usage[] =
     "        download a catalogue dataset (or a URL; .gz is inflated while streaming) into\n"
     "        DIR (default $CANNOLI_DATA, else ./datasets/data), resuming a partial\n"
     "        download; CANNOLI_MIRROR=URL fetches catalogue files from that base URL\n"
+    "  report RESULTS.csv... [--out DIR] [--label FILE=NAME] [--baseline NAME]... [--latex]\n"
+    "                  [--recall R...]\n"
+    "        report.md (setting, figures, best QPS at recall targets, ratios, headlines)\n"
+    "        from results CSVs, by plots/report.py; --latex adds booktabs tables + PDFs\n"
     "  version\n";
 
 static int fail(const char *msg) {
@@ -108,7 +114,22 @@ static int parse_int(const char *s, long *out) {
  * source tree, with Debian's python3 and matplotlib). --no-plot or
  * CANNOLI_NO_PLOT=1 skips it; a missing or failing plotter is a warning only,
  * never a failed run. */
-static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o) {
+/* The experiment's `plots:` section (validated, as JSON) goes next to the CSV
+ * as plots.json, for plot.py now and `cannoli report` later. Returns 0 when
+ * written, -1 without a section or on failure (a warning). */
+static int write_plots_json(const cn_experiment_t *exp, const cn_run_opts_t *o, char *path,
+                            size_t len) {
+    if (!exp->plots_json) return -1;
+    if (o->out_dir) snprintf(path, len, "%s/plots.json", o->out_dir);
+    else snprintf(path, len, "results/%s/plots.json", exp->name);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(exp->plots_json, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) fprintf(stderr, "cannoli: warning: %s: cannot write the figure specs\n", path);
+    return ok ? 0 : -1;
+}
+
+static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o, const char *specs) {
     const char *script = CN_SOURCE_DIR "/plots/plot.py", *py = "/usr/bin/python3";
     char csv[2300];
     if (o->out_dir) snprintf(csv, sizeof csv, "%s/results.csv", o->out_dir);
@@ -118,7 +139,8 @@ static void auto_plot(const cn_experiment_t *exp, const cn_run_opts_t *o) {
         return;
     }
     pid_t pid;
-    char *args[] = {(char *)py, (char *)script, csv, NULL};
+    char *args[] = {(char *)py, (char *)script, csv, specs ? "--spec-json" : NULL,
+                    (char *)specs, NULL};
     extern char **environ;
     if (posix_spawn(&pid, py, NULL, NULL, args, environ) != 0) {
         fprintf(stderr, "cannoli: no plot: cannot start %s\n", py);
@@ -212,7 +234,11 @@ static int cmd_run(int argc, char **argv) {
     }
     /* With --keep-going the rows that were measured are still plotted; a shard
      * holds part of the rows (and shards may share the file): `merge` plots. */
-    if ((rc == 0 || o.keep_going) && plot && !o.dry_run && !o.shard_n) auto_plot(&exp, &o);
+    char specs[2300];
+    int have_specs = (rc == 0 || o.keep_going) && !o.dry_run &&
+                     write_plots_json(&exp, &o, specs, sizeof specs) == 0;
+    if ((rc == 0 || o.keep_going) && plot && !o.dry_run && !o.shard_n)
+        auto_plot(&exp, &o, have_specs ? specs : NULL);
     cn_config_free(&exp);
     return rc ? fail(first_err) : 0;
 }
@@ -229,9 +255,37 @@ static int cmd_merge(int argc, char **argv) {
     int have = 0, plot = !(np && strcmp(np, "0") != 0);
     char err[1024];
     int rc = cn_merge_main(argc, argv, &exp, &have, &o.out_dir, &plot, err, sizeof err);
-    if (rc == 0 && plot) auto_plot(&exp, &o);
+    char specs[2300];
+    int have_specs = rc == 0 && have && write_plots_json(&exp, &o, specs, sizeof specs) == 0;
+    if (rc == 0 && plot) auto_plot(&exp, &o, have_specs ? specs : NULL);
     if (have) cn_config_free(&exp);
     return finish_cmd(rc, err);
+}
+
+/* `cannoli report ...`: plots/report.py with the same arguments (it parses
+ * and checks them); its exit status is ours. */
+static int cmd_report(int argc, char **argv) {
+    const char *script = CN_SOURCE_DIR "/plots/report.py", *py = "/usr/bin/python3";
+    if (access(script, R_OK) != 0 || access(py, X_OK) != 0) {
+        fprintf(stderr, "cannoli: %s: not found (report needs %s and python3-matplotlib)\n",
+                script, py);
+        return 1;
+    }
+    char **args = calloc((size_t)argc + 3, sizeof *args);
+    if (!args) return fail("report: out of memory");
+    args[0] = (char *)py;
+    args[1] = (char *)script;
+    for (int i = 0; i < argc; i++) args[i + 2] = argv[i];
+    pid_t pid;
+    extern char **environ;
+    int st = 0, rc = posix_spawn(&pid, py, NULL, NULL, args, environ);
+    free(args);
+    if (rc != 0) {
+        fprintf(stderr, "cannoli: %s: cannot start\n", py);
+        return 1;
+    }
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)) return fail("report: report.py was killed");
+    return WEXITSTATUS(st);
 }
 
 static int cmd_cache(int argc, char **argv) {
@@ -441,6 +495,7 @@ int main(int argc, char **argv) {
                                : cn_slurm_main(argc - 2, argv + 2, err, sizeof err);
         return finish_cmd(rc, err);
     }
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 2, argv + 2);
     if (!strcmp(cmd, "groundtruth")) return cmd_groundtruth(argc - 2, argv + 2);

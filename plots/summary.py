@@ -12,7 +12,10 @@ gave it), plus the build time and bytes per vector of that row. With
 --baseline LABEL, each QPS is followed by its ratio to the baseline's QPS at
 the same target, measured in the same file (so on the same machine); the
 baseline built with the same build parameters (e.g. the same M) is used when
-there is one.
+there is one. The build time and bytes per vector are those of the rows that
+won the targets; when they differ (`--by algorithm` over several builds, e.g.
+M=16 and M=32) the range "a-b" is printed instead of one winner's value.
+For a full report (figures, LaTeX, several CSVs) see `cannoli report`.
 """
 import argparse
 import collections
@@ -94,18 +97,25 @@ def main(argv):
     for (ds, fam), rs in groups.items():
         line = [ds, fam]
         last = None
+        won = []
         for t in a.recall:
             b = best(rs, t)
             if b is None:
                 line += ["-", "-"] + (["-"] if a.baseline else [])
                 continue
             last = b
+            won.append(b)
             line += [f"{float(b['qps']):.0f}", b["search_params"] or "-"]
             if a.baseline:
                 bb = base.get((ds, build_of(rs[0])), base.get(ds, {})).get(t)
                 line.append(f"{float(b['qps']) / float(bb['qps']):.2f}" if bb else "-")
         ref = last or max(rs, key=lambda r: float(r["recall"]))
-        line += [f"{float(ref['build_s']):.1f}", ref.get("bytes_per_vector", "-"),
+        won = won or [ref]
+
+        def rng(col, fmt):
+            vs = sorted({fmt(float(r[col])) for r in won if r.get(col)}, key=float)
+            return "-" if not vs else vs[0] if len(vs) == 1 else f"{vs[0]}-{vs[-1]}"
+        line += [rng("build_s", lambda v: f"{v:.1f}"), rng("bytes_per_vector", lambda v: f"{v:.2f}"),
                  f"{max(float(r['recall']) for r in rs):.4f}"]
         if eff:
             line += [ref.get("ns_per_dist") or "-", ref.get("scan_ns_per_vector") or "-"]

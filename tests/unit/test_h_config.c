@@ -402,7 +402,7 @@ static void test_errors_top(void **state) {
     expect_error("dataset: d\nk: [1, 2\n", 3, "YAML syntax error: ");
     expect_error("dataset: d\nkk: 1\nalgorithms:\n  - index: flat\n", 2,
                  "unknown key 'kk' (expected one of: name, description, dataset, k, runs, "
-                 "threads, build_threads, seed, algorithms)");
+                 "threads, build_threads, seed, algorithms, plots)");
     expect_error("dataset: d\nk: 0\n" "algorithms:\n  - index: flat\n", 2,
                  "'k' must be a positive integer, got '0'");
     expect_error("dataset: d\nk: ten\n" "algorithms:\n  - index: flat\n", 2,
@@ -563,8 +563,64 @@ static void test_enomem(void **state) {
     assert_true(ok);
 }
 
+/* The plots: section: validated, handed on as canonical JSON (defaults
+ * filled, labels escaped), and released on every allocation failure. */
+static const char plots_yaml[] =
+    "dataset: d\n"
+    "algorithms:\n"
+    "  - index: flat\n"
+    "plots:\n"
+    "  - name: latency\n"
+    "    x: recall\n"
+    "    y: mean_us\n"
+    "    xscale: logit\n"
+    "    yscale: log\n"
+    "    labels: {hnsw-pq32: \"PQ \\\"32\\\"\"}\n"
+    "    formats: [png, pdf]\n"
+    "  - {name: mem, x: bytes_per_vector, y: qps, pareto: false, width: single, lines: algorithm, "
+    "formats: svg, title: Memory}\n";
+
+static void test_plots(void **state) {
+    (void)state;
+    cn_test_alloc_install();
+    cn_experiment_t e;
+    load_ok(&e, "plots.yaml", plots_yaml);
+    assert_string_equal(
+        e.plots_json,
+        "[{\"name\": \"latency\", \"x\": \"recall\", \"y\": \"mean_us\", \"xscale\": \"logit\", "
+        "\"yscale\": \"log\", \"lines\": \"variant\", \"width\": \"double\", \"pareto\": true, "
+        "\"formats\": [\"png\", \"pdf\"], \"labels\": {\"hnsw-pq32\": \"PQ \\\"32\\\"\"}},\n"
+        " {\"name\": \"mem\", \"x\": \"bytes_per_vector\", \"y\": \"qps\", \"xscale\": \"linear\", "
+        "\"yscale\": \"linear\", \"lines\": \"algorithm\", \"width\": \"single\", \"pareto\": false, "
+        "\"title\": \"Memory\", \"formats\": [\"svg\"], \"labels\": {}}]\n");
+    cn_config_free(&e);
+    assert_int_equal(cn_test_alloc_live(), 0);
+    cn_test_alloc_uninstall();
+
+    const char *path = write_cfg("plots-oom.yaml", plots_yaml);
+    char err[1024];
+    int ok = 0;
+    for (long n = 0; n < 10000 && !ok; n++) {
+        cn_test_alloc_install();
+        cn_test_alloc_fail_after(n);
+        int rc = cn_config_load(&e, path, err, sizeof err);
+        cn_test_alloc_fail_after(-1);
+        if (rc == 0) {
+            ok = 1;
+            cn_config_free(&e);
+        } else {
+            assert_non_null(strstr(err, "out of memory"));
+            assert_true(all_zero(&e, sizeof e));
+        }
+        assert_int_equal(cn_test_alloc_live(), 0);
+        cn_test_alloc_uninstall();
+    }
+    assert_true(ok);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plots),
         cmocka_unit_test(test_full),          cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_quantizer_map),
         cmocka_unit_test(test_errors_top),    cmocka_unit_test(test_errors_algorithms),
