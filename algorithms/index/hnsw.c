@@ -134,6 +134,7 @@ static void hnsw_destroy(cn_index_t *ix) {
     if (!ix) return;
     cn_hnsw_t *h = (cn_hnsw_t *)ix;
     cn_hnsw_graph_free(h);
+    cn_aligned_free(h->colo);
     cn_free(h);
 }
 
@@ -141,25 +142,87 @@ static size_t hnsw_bytes(const cn_index_t *ix) {
     const cn_hnsw_t *h = (const cn_hnsw_t *)ix;
     if (!h->level0) return 0;
     size_t n = h->base.n;
-    return n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) + n * sizeof(uint32_t *) +
-           h->upper_bytes;
+    size_t b = n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) +
+               n * sizeof(uint32_t *) + h->upper_bytes;
+    if (h->colo) b += n * h->cstride;
+    return b;
+}
+
+/* layout=colocated: copies every level-0 list into its node block and packs
+ * the neighbours' codes next to it with the search store's block ops. The
+ * graph itself (level0) is kept: build, save and validation use it. */
+static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
+    cn_hnsw_t *h = (cn_hnsw_t *)ix;
+    cn_aligned_free(h->colo);
+    h->colo = NULL;
+    if (!h->colocated || ix->n == 0 || !h->level0) return CN_OK;
+    const cn_store_t *s = ix->store;
+    const cn_block_ops_t *bo = s ? s->ops->blocks : NULL;
+    /* A store without blocks is accepted here: the graph is often built and
+     * cached with the full-precision store attached, then rebound to the
+     * codes. Search contexts are refused until a store with blocks is. */
+    if (!bo || !bo->pack || !bo->score || bo->width == 0) return CN_OK;
+    h->cW = bo->width;
+    h->cbb = bo->block_bytes(s);
+    h->cnblk = (h->M0 + h->cW - 1) / h->cW;
+    h->chead = (((size_t)1 + h->M0) * sizeof(uint32_t) + 63) & ~(size_t)63;
+    h->cstride = (h->chead + (size_t)h->cnblk * h->cbb + 63) & ~(size_t)63;
+    const size_t n = ix->n;
+    if (h->cstride > SIZE_MAX / n)
+        return cn_error(err, errlen, CN_ENOMEM, "hnsw: co-located blocks overflow");
+    uint8_t *colo = (uint8_t *)cn_aligned_alloc(n * h->cstride);
+    if (!colo)
+        return cn_error(err, errlen, CN_ENOMEM,
+                        "hnsw: out of memory for co-located blocks (%zu x %zu bytes)", n,
+                        h->cstride);
+    const long ln = (long)n;
+#pragma omp parallel for schedule(static, 1024)
+    for (long i = 0; i < ln; i++) {
+        uint8_t *node = colo + (size_t)i * h->cstride;
+        const uint32_t *l = cn_hnsw_list(h, (uint32_t)i, 0);
+        memset(node, 0, h->chead);
+        memcpy(node, l, ((size_t)1 + h->M0) * sizeof(uint32_t));
+        const uint32_t cnt = l[0];
+        for (uint32_t t = 0; t < h->cnblk; t++) {
+            uint32_t first = t * h->cW;
+            size_t len = cnt > first ? (cnt - first < h->cW ? cnt - first : h->cW) : 0;
+            bo->pack(s, l + 1 + first, len, node + h->chead + (size_t)t * h->cbb);
+        }
+        size_t used = h->chead + (size_t)h->cnblk * h->cbb;
+        memset(node + used, 0, h->cstride - used);
+    }
+    h->colo = colo;
+    return CN_OK;
 }
 
 static cn_status_t hnsw_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err,
                                  size_t errlen) {
     const cn_hnsw_t *h = (const cn_hnsw_t *)ix;
+    if (h->colocated && ix->n > 0 && !h->colo)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: layout=colocated needs a search store with packed code blocks "
+                        "(quantizer pq4fs); store '%s' has none",
+                        ix->store->ops->name);
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)cn_calloc(1, sizeof *sc);
-    if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK) {
-        cn_free(sc);
+    if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK ||
+        (h->colo && !(sc->approx = (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW *
+                                                              sizeof(float))))) {
+        if (sc) {
+            cn_hnsw_scratch_free(sc);
+            cn_free(sc);
+        }
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for a search context");
     }
     ctx->priv = sc;
+    ctx->scores_full = h->colo && ix->rerank_store;
     return CN_OK;
 }
 
 static void hnsw_ctx_free(cn_search_ctx_t *ctx) {
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)ctx->priv;
     if (!sc) return;
+    cn_aligned_free(sc->approx);
+    sc->approx = NULL;
     cn_hnsw_scratch_free(sc);
     cn_free(sc);
     ctx->priv = NULL;
@@ -326,6 +389,7 @@ static const cn_index_ops_t hnsw_ops = {
     .save = hnsw_save,
     .load = hnsw_load,
     .destroy = hnsw_destroy,
+    .bind = hnsw_bind,
 };
 
 static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
@@ -334,6 +398,12 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
     long long M = cn_params_get_int(build_params, "M");
     long long efc = cn_params_get_int(build_params, "ef_construction");
     long long seed = cn_params_get_int(build_params, "seed");
+    const char *layout = cn_params_get_str(build_params, "layout");
+    int colocated = layout && strcmp(layout, "colocated") == 0;
+    if (!colocated && !(layout && strcmp(layout, "adjacency") == 0))
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: layout = '%s' (expected adjacency or colocated)",
+                        layout ? layout : "");
     if (M < 2 || M > 512)
         return cn_error(err, errlen, CN_EINVAL, "hnsw: M must be in [2, 512], got %lld", M);
     if (efc < 1)
@@ -348,6 +418,7 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
     h->M0 = 2 * (uint32_t)M;
     h->efc = (uint32_t)efc;
     h->seed = (uint64_t)seed;
+    h->colocated = colocated;
     h->mult = 1.0 / log((double)M);
     h->stride0 = ((size_t)1 + h->M0 + 15) & ~(size_t)15;
     h->entry = CN_HNSW_NONE;
@@ -363,6 +434,12 @@ static const cn_param_spec_t hnsw_params[] = {
      "candidate list size while building", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
      "seed of the level generator (build is reproducible with one thread)", 0},
+    {"layout", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "adjacency", "adjacency|colocated",
+     "level-0 layout: adjacency lists only (neighbours scored through the search store), or "
+     "colocated: each node's block also holds its neighbours' packed codes (search store with "
+     "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
+     "exact distances from the full-precision (rerank) store",
+     0},
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
      "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
      CN_PARAM_F_RESULT_POOL},

@@ -50,6 +50,17 @@ typedef struct cn_hnsw {
     uint8_t *levels;   /* n */
     uint32_t **upper;  /* n pointers (NULL for level-0-only nodes) */
     size_t upper_bytes; /* bytes held by the upper[i] arrays */
+
+    /* layout=colocated (see hnsw_search.c): level-0 node blocks holding the
+     * neighbour ids and their packed codes, derived from the search store by
+     * ops->bind (not saved; rebuilt on load and rebind). Node i at
+     * colo + i * cstride: [count u32, ids M0 u32, zero padding to chead
+     * bytes] then cnblk code blocks of cbb bytes (the store's
+     * cn_block_ops_t, cW vectors each; slots past count are code 0). */
+    int colocated;
+    uint8_t *colo;  /* n * cstride, 64-byte aligned; NULL unless bound */
+    size_t cstride, chead, cbb;
+    uint32_t cW, cnblk;
 } cn_hnsw_t;
 
 /* Per-thread scratch for one search context or one build thread. */
@@ -71,6 +82,9 @@ typedef struct cn_hnsw_scratch {
     float *sel_d;
     float *pd;          /* pair distances, M0 + 1 */
     cn_heap_t sort;     /* scratch max-heap for sorting a list, cap M0 + 1 */
+    /* search, layout=colocated: approximate scores of one node's neighbours
+     * (cnblk * cW floats) */
+    float *approx;
 } cn_hnsw_scratch_t;
 
 static inline uint32_t *cn_hnsw_list(const cn_hnsw_t *h, uint32_t i, int level) {

@@ -14,7 +14,12 @@
  *   - flat over pq4fs (the packed-block scan) returns exactly the top k of a
  *     dist_range scan, for l2 / ip / cosine;
  *   - recall@10 of flat over pq4fs on the SIFT 10k fixture (clustered data
- *     when absent) against 8-bit PQ of the same bytes per vector.
+ *     when absent) against 8-bit PQ of the same bytes per vector;
+ *   - HNSW layout=colocated over pq4fs (neighbour codes in the node blocks,
+ *     exact distances for expanded nodes): recall against HNSW through 8-bit
+ *     PQ re-ranked at full precision, identical results after save/load and
+ *     after a rebind, memory accounting, l2 / ip / cosine, and the refusal
+ *     of a store without packed blocks.
  * Every test runs under the counting allocator and leaves zero live blocks.
  */
 #include <stdarg.h>
@@ -31,6 +36,7 @@
 #include <string.h>
 
 #include "cannoli/cannoli.h"
+#include "index/hnsw_internal.h"
 #include "quant/pq4fs_internal.h"
 
 #define ERRLEN 512
@@ -352,6 +358,191 @@ static void test_recall_vs_pq(void **state) {
     free(qs);
 }
 
+
+/* ---- HNSW with co-located neighbour codes ---------------------------------------- */
+
+typedef struct knn_set {
+    float *x, *qs;
+    size_t n, d, nq;
+} knn_set_t;
+
+static knn_set_t sift_or_random(size_t dflt_d) {
+    knn_set_t s = {0};
+    size_t dq = 0;
+    s.x = load_bvecs("sift-debian-10k_base.bvecs", 10000, &s.n, &s.d);
+    s.qs = s.x ? load_bvecs("sift-debian-10k_query.bvecs", 100, &s.nq, &dq) : NULL;
+    if (!s.x || !s.qs || dq != s.d) {
+        free(s.x);
+        free(s.qs);
+        s.d = dflt_d;
+        s.n = 4000;
+        s.x = cn_test_random_matrix(s.n, s.d, 15);
+        s.nq = 50;
+        s.qs = cn_test_random_matrix(s.nq, s.d, 16);
+        print_message("SIFT fixture absent: random data n=%zu d=%zu\n", s.n, s.d);
+    }
+    return s;
+}
+
+static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
+                              cn_store_t *rerank) {
+    char err[ERRLEN] = "";
+    cn_param_t bp[3] = {{.key = "M", .type = CN_PARAM_INT, .i = 16, .f = 16},
+                        {.key = "ef_construction", .type = CN_PARAM_INT, .i = 100, .f = 100},
+                        {.key = "layout", .type = CN_PARAM_STRING, .s = layout}};
+    cn_params_t bps = {bp, 3};
+    cn_index_t *ix = NULL;
+    if (cn_index_create(&ix, "hnsw", full->metric, full->dim, &bps, err, sizeof err) != CN_OK)
+        fail_msg("create: %s", err);
+    if (cn_index_build(ix, full, search, rerank, 2, err, sizeof err) != CN_OK)
+        fail_msg("build: %s", err);
+    return ix;
+}
+
+/* recall@10 of ix at ef (and rerank); ids/dists of every query into out_* if not NULL. */
+static double recall_ix(const cn_index_t *ix, const knn_set_t *s, int metric, int ef, int rerank,
+                        uint32_t *out_ids, float *out_d, double *dist_per_q) {
+    char err[ERRLEN] = "";
+    cn_search_ctx_t *ctx = NULL;
+    if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
+    cn_param_t sp[2] = {{.key = "ef", .type = CN_PARAM_INT, .i = ef, .f = ef},
+                        {.key = "rerank", .type = CN_PARAM_INT, .i = rerank, .f = rerank}};
+    cn_params_t sps = {sp, 2};
+    if (cn_search_ctx_set_params(ctx, &sps, err, sizeof err) != CN_OK) fail_msg("%s", err);
+    size_t hits = 0;
+    uint64_t work = 0;
+    for (size_t i = 0; i < s->nq; i++) {
+        uint32_t ids[10], gt[10];
+        float dd[10];
+        cn_vec_t v = {.dense = s->qs + i * s->d};
+        if (cn_index_search(ctx, &v, 10, ids, dd, NULL, err, sizeof err) != CN_OK)
+            fail_msg("search: %s", err);
+        work += ctx->stats.ndist;
+        cn_test_brute_knn(s->x, s->n, s->d, s->qs + i * s->d, metric, 10, gt);
+        for (int a = 0; a < 10; a++)
+            for (int b = 0; b < 10; b++) hits += ids[a] == gt[b];
+        if (out_ids) memcpy(out_ids + i * 10, ids, sizeof ids);
+        if (out_d) memcpy(out_d + i * 10, dd, sizeof dd);
+    }
+    if (dist_per_q) *dist_per_q = (double)work / (double)s->nq;
+    cn_search_ctx_destroy(ctx);
+    return (double)hits / (double)(s->nq * 10);
+}
+
+/* Co-located pq4fs at M = d / 4 (d / 8 bytes of code per vector, scored per
+ * hop; expanded nodes exact) against the adjacency layout through 8-bit PQ
+ * at d / 8 sub-spaces (the same code bytes) re-ranking all ef candidates at
+ * full precision: at ef = 64 the co-located search must not be more than
+ * 0.02 below it, and reach 0.95 recall@10 on the SIFT fixture. */
+static void test_hnsw_colocated(void **state) {
+    (void)state;
+    char err[ERRLEN] = "", path[1024];
+    knn_set_t s = sift_or_random(32);
+    cn_store_t *full = dense(s.x, s.n, s.d, CN_METRIC_L2);
+    cn_store_t *fs = pq4_of(full, (int)(s.d / 4));
+    cn_param_t it[2] = {{.key = "subspaces", .type = CN_PARAM_INT, .i = (long long)(s.d / 8),
+                         .f = (double)(s.d / 8)},
+                        {.key = "iterations", .type = CN_PARAM_INT, .i = 8, .f = 8}};
+    cn_store_t *pq = encode_with("pq", full, it, 2);
+
+    cn_index_t *colo = hnsw_built("colocated", full, fs, full);
+    assert_int_equal(cn_hnsw_validate(colo, err, sizeof err), CN_OK);
+    cn_index_t *adj = hnsw_built("adjacency", full, pq, full);
+    const int ef = 64;
+    uint32_t *ids1 = malloc(s.nq * 10 * sizeof *ids1), *ids2 = malloc(s.nq * 10 * sizeof *ids2);
+    float *d1 = malloc(s.nq * 10 * sizeof *d1), *d2 = malloc(s.nq * 10 * sizeof *d2);
+    double w_colo = 0, w_adj = 0;
+    double rc = recall_ix(colo, &s, 0, ef, 0, ids1, d1, &w_colo);
+    double ra = recall_ix(adj, &s, 0, ef, ef, NULL, NULL, &w_adj);
+    print_message("hnsw M=16 ef=%d (n=%zu d=%zu): colocated pq4fs M=%zu recall@10 %.4f "
+                  "(%.0f scores/query); adjacency pq nbits=8 M=%zu rerank=%d %.4f (%.0f)\n",
+                  ef, s.n, s.d, s.d / 4, rc, w_colo, s.d / 8, ef, ra, w_adj);
+    if (!(rc >= ra - 0.02)) fail_msg("colocated recall %.4f < %.4f - 0.02", rc, ra);
+    if (s.d == 128 && !(rc >= 0.95)) fail_msg("colocated recall %.4f < 0.95 on SIFT", rc);
+    /* distances are full precision: the top 1 of each query is the exact score */
+    for (size_t i = 0; i < s.nq; i++) {
+        const float *row = s.x + (size_t)ids1[i * 10] * s.d, *q = s.qs + i * s.d;
+        double ex = 0;
+        for (size_t j = 0; j < s.d; j++) ex += ((double)row[j] - q[j]) * ((double)row[j] - q[j]);
+        ex = sqrt(ex); /* the user-facing euclidean distance */
+        if (!(fabs(ex - d1[i * 10]) <= 1e-4 * ex + 1e-3))
+            fail_msg("query %zu: top-1 distance %g, exact %g", i, (double)d1[i * 10], ex);
+    }
+    /* memory: the co-located blocks and the full-precision store count at rerank 0 */
+    {
+        cn_search_ctx_t *ctx = NULL;
+        assert_int_equal(cn_search_ctx_create(colo, &ctx, err, sizeof err), CN_OK);
+        size_t blocks = colo->ops->bytes(colo);
+        assert_true(blocks > s.n * ((s.d / 8) * 32));
+        assert_int_equal(cn_search_ctx_bytes(ctx),
+                         blocks + fs->ops->bytes(fs) + full->ops->bytes(full));
+        cn_search_ctx_destroy(ctx);
+    }
+    /* save / load: the blocks are rebuilt from the loaded store, same results */
+    snprintf(path, sizeof path, "%s/colocated.cnix", cn_test_tmpdir());
+    assert_int_equal(cn_index_save(colo, path, err, sizeof err), CN_OK);
+    cn_index_t *back = NULL;
+    if (cn_index_load(&back, path, err, sizeof err) != CN_OK) fail_msg("load: %s", err);
+    assert_int_equal(back->ops->bytes(back), colo->ops->bytes(colo));
+    double rb = recall_ix(back, &s, 0, ef, 0, ids2, d2, NULL);
+    assert_true(rb == rc);
+    assert_memory_equal(ids1, ids2, s.nq * 10 * sizeof *ids1);
+    assert_memory_equal(d1, d2, s.nq * 10 * sizeof *d1);
+    /* a store without packed blocks: contexts are refused, with the reason */
+    assert_int_equal(cn_index_rebind(back, full, NULL, err, sizeof err), CN_OK);
+    cn_search_ctx_t *ctx = NULL;
+    assert_int_equal(cn_search_ctx_create(back, &ctx, err, sizeof err), CN_EINVAL);
+    assert_non_null(strstr(err, "store 'dense_f32' has none"));
+    /* and rebinding the codes brings the same results back */
+    assert_int_equal(cn_index_rebind(back, fs, full, err, sizeof err), CN_OK);
+    memset(ids2, 0, s.nq * 10 * sizeof *ids2);
+    recall_ix(back, &s, 0, ef, 0, ids2, d2, NULL);
+    assert_memory_equal(ids1, ids2, s.nq * 10 * sizeof *ids1);
+    cn_index_destroy(back);
+    cn_index_destroy(colo);
+    cn_index_destroy(adj);
+    cn_store_release(fs);
+    cn_store_release(pq);
+    cn_store_release(full);
+    free(ids1);
+    free(ids2);
+    free(d1);
+    free(d2);
+    free(s.x);
+    free(s.qs);
+}
+
+/* ip and cosine through the co-located layout, and no rerank store (the
+ * expanded nodes then get the store's own ADC score). */
+static void test_hnsw_colocated_metrics(void **state) {
+    (void)state;
+    const size_t n = 3000, d = 24;
+    knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
+    const cn_metric_t ms[3] = {CN_METRIC_L2, CN_METRIC_IP, CN_METRIC_COSINE};
+    for (int mi = 0; mi < 3; mi++) {
+        cn_store_t *full = dense(s.x, n, d, ms[mi]);
+        cn_store_t *fs = pq4_of(full, 12);
+        for (int with_full = 0; with_full < 2; with_full++) {
+            cn_index_t *colo = hnsw_built("colocated", full, fs, with_full ? full : NULL);
+            cn_index_t *adj = hnsw_built("adjacency", full, fs, with_full ? full : NULL);
+            int bm = ms[mi] == CN_METRIC_L2 ? 0 : ms[mi] == CN_METRIC_IP ? 1 : 2;
+            double rc = recall_ix(colo, &s, bm, 100, 0, NULL, NULL, NULL);
+            double ra = recall_ix(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);
+            print_message("%s, %s: colocated recall@10 %.4f, adjacency %.4f\n",
+                          cn_metric_name(ms[mi]), with_full ? "full-precision expansions" :
+                                                              "ADC expansions",
+                          rc, ra);
+            if (!(rc >= ra - 0.03)) fail_msg("colocated %.4f < adjacency %.4f - 0.03", rc, ra);
+            cn_index_destroy(colo);
+            cn_index_destroy(adj);
+        }
+        cn_store_release(fs);
+        cn_store_release(full);
+    }
+    free(s.x);
+    free(s.qs);
+}
+
 static void test_params(void **state) {
     (void)state;
     char err[ERRLEN] = "";
@@ -373,6 +564,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_block_scores_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_equals_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recall_vs_pq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_colocated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
