@@ -117,6 +117,7 @@ void cn_hnsw_scratch_free(cn_hnsw_scratch_t *sc) {
     cn_heap_free(&sc->cand);
     cn_heap_free(&sc->res);
     cn_heap_free(&sc->sort);
+    cn_heap_free(&sc->kbest);
     cn_free(sc->nbr);
     cn_free(sc->nd);
     cn_free(sc->w_ids);
@@ -238,6 +239,13 @@ static cn_status_t hnsw_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *
         cn_heap_reserve(&sc->cand, 2 * (size_t)ef + sc->res.cap) != CN_OK)
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for ef=%lld", ef);
     sc->ef = (size_t)ef;
+    long long patience = cn_params_get_int(p, "patience");
+    if (patience < 0)
+        return cn_error(err, errlen, CN_EINVAL, "hnsw: patience must be >= 0, got %lld",
+                        patience);
+    if (patience > 0 && cn_heap_reserve(&sc->kbest, (size_t)ef + 1) != CN_OK)
+        return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for patience");
+    sc->patience = (size_t)patience;
     return CN_OK;
 }
 
@@ -443,6 +451,10 @@ static const cn_param_spec_t hnsw_params[] = {
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
      "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
      CN_PARAM_F_RESULT_POOL},
+    {"patience", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
+     "early termination: stop the level-0 search after this many consecutive expansions that "
+     "did not improve the k best results (0 = off, the plain ef-bounded search)",
+     0},
 };
 
 const cn_component_t cn_component_hnsw = {

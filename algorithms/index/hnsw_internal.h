@@ -85,7 +85,24 @@ typedef struct cn_hnsw_scratch {
     /* search, layout=colocated: approximate scores of one node's neighbours
      * (cnblk * cW floats) */
     float *approx;
+    /* search, early termination (search parameter `patience`, 0 = off): the
+     * k best scores so far (max-heap, cap >= k) */
+    size_t patience;
+    cn_heap_t kbest;
 } cn_hnsw_scratch_t;
+
+/* Early termination: offers score d to the k best so far; 1 if it entered
+ * them (the k-th best improved or the k best are not yet full). */
+static inline int cn_hnsw_kbest_offer(cn_heap_t *kb, size_t k, float d) {
+    if (kb->size < k) {
+        cn_maxheap_push(kb, d, 0);
+        return 1;
+    }
+    if (!(d < kb->score[0])) return 0;
+    kb->score[0] = d;
+    cn_maxheap_sift_down(kb, 0);
+    return 1;
+}
 
 static inline uint32_t *cn_hnsw_list(const cn_hnsw_t *h, uint32_t i, int level) {
     if (level == 0) return h->level0 + (size_t)i * h->stride0;

@@ -24,6 +24,12 @@
  * Upper levels need no visited table: a greedy walk cannot cycle because the
  * distance strictly decreases.
  *
+ * Early termination (search parameter `patience` = P, 0 = off, the default;
+ * the adaptive stop kANNolo and others offer): the level-0 search also stops
+ * after P consecutive expansions that did not improve the k best results
+ * found so far (kept in a k-sized max-heap). It can only stop earlier than
+ * the ef-bounded search, never later, and returns the k best of what it saw.
+ *
  * Stats: ndist counts every distance asked of the evaluator (entry point
  * included), nhops every expanded node (upper levels included), ndropped
  * what an allocation failure cost the query (0 normally; the search has no
@@ -108,6 +114,11 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     const size_t cstride = h->cstride, chead = h->chead, cbb = h->cbb;
     const uint32_t W = h->cW;
 
+    size_t patience = sc->patience, stall = 0;
+    if (patience && sc->kbest.cap < k && cn_heap_reserve(&sc->kbest, k) != CN_OK)
+        patience = 0; /* out of memory: the plain search */
+    cn_heap_clear(&sc->kbest);
+    if (patience) cn_hnsw_kbest_offer(&sc->kbest, k, dcur);
     cn_visited_set(vis, cur);
     cn_maxheap_push(res, dcur, cur);
     float bound = res->size >= ef ? res->score[0] : INFINITY;
@@ -142,6 +153,12 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
             }
             const float d = fev->ops->dist(fev, c);
             ndist++;
+            if (patience) {
+                if (cn_hnsw_kbest_offer(&sc->kbest, k, d))
+                    stall = 0;
+                else if (++stall >= patience)
+                    goto done;
+            }
             if (res->size < ef) {
                 cn_maxheap_push(res, d, c);
                 if (res->size == ef) bound = res->score[0];
@@ -215,6 +232,11 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
     const uint32_t *L0 = h->level0;
     const size_t stride = h->stride0;
 
+    size_t patience = sc->patience, stall = 0;
+    if (patience && sc->kbest.cap < k && cn_heap_reserve(&sc->kbest, k) != CN_OK)
+        patience = 0; /* out of memory: the plain search */
+    cn_heap_clear(&sc->kbest);
+    if (patience) cn_hnsw_kbest_offer(&sc->kbest, k, dcur);
     cn_visited_set(vis, cur);
     cn_minheap_push(cand, dcur, cur);
     cn_maxheap_push(res, dcur, cur);
@@ -233,12 +255,17 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
             const uint32_t v = l[j];
             if (!cn_visited_test_and_set(vis, v)) nbr[m++] = v;
         }
-        if (m == 0) continue;
+        if (m == 0) {
+            if (patience && ++stall >= patience) break;
+            continue;
+        }
         dist_batch(ev, nbr, m, nd);
         ndist += m;
+        int improved = 0;
         for (size_t j = 0; j < m; j++) {
             const float d = nd[j];
             if (!(d < bound)) continue;
+            if (patience) improved |= cn_hnsw_kbest_offer(&sc->kbest, k, d);
             if (cand->size < cand->cap || cn_heap_reserve(cand, 2 * cand->cap) == CN_OK)
                 cn_minheap_push(cand, d, nbr[j]);
             else
@@ -252,6 +279,12 @@ size_t cn_hnsw_search(const cn_index_t *ix, cn_search_ctx_t *ctx, size_t k, uint
                 cn_maxheap_sift_down(res, 0);
                 bound = res->score[0];
             }
+        }
+        if (patience) {
+            if (improved)
+                stall = 0;
+            else if (++stall >= patience)
+                break;
         }
     }
 
