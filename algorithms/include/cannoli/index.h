@@ -185,7 +185,8 @@ size_t cn_index_bytes(const cn_index_t *ix);
 
 /* Memory a search with ctx's current parameters needs: the structure, the
  * store searched through, and the full-precision store only when ctx
- * re-ranks with it (rerank > 0). The same for a freshly built and a loaded
+ * re-ranks with it (rerank > 0) or the index scores with it during its
+ * search (ctx->scores_full: HNSW layout=colocated). The same for a freshly built and a loaded
  * index (build-only tables are dropped after the build). Per-context scratch
  * (visited set, heaps, lookup tables) is not included: it is per thread and
  * does not grow with n beyond the visited set. */
