@@ -136,6 +136,7 @@ static void hnsw_destroy(cn_index_t *ix) {
     cn_hnsw_t *h = (cn_hnsw_t *)ix;
     cn_hnsw_graph_free(h);
     cn_aligned_free(h->colo);
+    cn_free(h->c_inv);
     cn_free(h);
 }
 
@@ -146,16 +147,47 @@ static size_t hnsw_bytes(const cn_index_t *ix) {
     size_t b = n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) +
                n * sizeof(uint32_t *) + h->upper_bytes;
     if (h->colo) b += n * h->cstride;
+    if (h->c_inv) b += n * sizeof(uint32_t);
     return b;
 }
 
-/* layout=colocated: copies every level-0 list into its node block and packs
- * the neighbours' codes next to it with the search store's block ops. The
- * graph itself (level0) is kept: build, save and validation use it. */
+/* order=bfs: perm[new] = old, breadth-first over level 0 from the entry
+ * point (neighbours in list order), so that a node's neighbours get nearby
+ * numbers and their blocks nearby addresses; nodes the walk does not reach
+ * (none after build's repair pass) follow in id order. */
+static void bfs_order(const cn_hnsw_t *h, uint32_t *perm, uint8_t *seen) {
+    const uint32_t n = h->base.n;
+    size_t head = 0, tail = 0;
+    memset(seen, 0, n);
+    perm[tail++] = h->entry;
+    seen[h->entry] = 1;
+    for (uint32_t next = 0;;) {
+        while (head < tail) {
+            const uint32_t *l = cn_hnsw_list(h, perm[head++], 0);
+            for (uint32_t j = 1; j <= l[0]; j++)
+                if (!seen[l[j]]) {
+                    seen[l[j]] = 1;
+                    perm[tail++] = l[j];
+                }
+        }
+        while (next < n && seen[next]) next++;
+        if (next == n) break;
+        seen[next] = 1;
+        perm[tail++] = next;
+    }
+}
+
+/* layout=colocated: one block per node, in the chosen order (`order`), with
+ * the node's level-0 list renumbered to block numbers, the node's own id in
+ * the store (word 1 + M0), and its neighbours' codes packed next to it with
+ * the search store's block ops (which take store ids). The graph itself
+ * (level0, upper) keeps store ids: build, save and validation use it. */
 static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
     cn_hnsw_t *h = (cn_hnsw_t *)ix;
     cn_aligned_free(h->colo);
+    cn_free(h->c_inv);
     h->colo = NULL;
+    h->c_inv = NULL;
     if (!h->colocated || ix->n == 0 || !h->level0) return CN_OK;
     const cn_store_t *s = ix->store;
     const cn_block_ops_t *bo = s ? s->ops->blocks : NULL;
@@ -166,33 +198,54 @@ static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
     h->cW = bo->width;
     h->cbb = bo->block_bytes(s);
     h->cnblk = (h->M0 + h->cW - 1) / h->cW;
-    h->chead = (((size_t)1 + h->M0) * sizeof(uint32_t) + 63) & ~(size_t)63;
+    h->chead = (((size_t)2 + h->M0) * sizeof(uint32_t) + 63) & ~(size_t)63;
     h->cstride = (h->chead + (size_t)h->cnblk * h->cbb + 63) & ~(size_t)63;
     const size_t n = ix->n;
     if (h->cstride > SIZE_MAX / n)
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: co-located blocks overflow");
     uint8_t *colo = (uint8_t *)cn_aligned_alloc(n * h->cstride);
-    if (!colo)
+    uint32_t *perm = NULL, *inv = NULL;
+    uint8_t *seen = NULL;
+    if (colo && h->order_bfs) {
+        perm = (uint32_t *)cn_malloc(n * sizeof *perm);
+        inv = (uint32_t *)cn_malloc(n * sizeof *inv);
+        seen = (uint8_t *)cn_malloc(n);
+    }
+    if (!colo || (h->order_bfs && (!perm || !inv || !seen))) {
+        cn_aligned_free(colo);
+        cn_free(perm);
+        cn_free(inv);
+        cn_free(seen);
         return cn_error(err, errlen, CN_ENOMEM,
                         "hnsw: out of memory for co-located blocks (%zu x %zu bytes)", n,
                         h->cstride);
+    }
+    if (h->order_bfs) {
+        bfs_order(h, perm, seen);
+        for (size_t j = 0; j < n; j++) inv[perm[j]] = (uint32_t)j;
+        cn_free(seen);
+    }
     const long ln = (long)n;
 #pragma omp parallel for schedule(static, 1024)
-    for (long i = 0; i < ln; i++) {
-        uint8_t *node = colo + (size_t)i * h->cstride;
-        const uint32_t *l = cn_hnsw_list(h, (uint32_t)i, 0);
-        memset(node, 0, h->chead);
-        memcpy(node, l, ((size_t)1 + h->M0) * sizeof(uint32_t));
+    for (long b = 0; b < ln; b++) {
+        const uint32_t old = perm ? perm[b] : (uint32_t)b;
+        uint8_t *node = colo + (size_t)b * h->cstride;
+        uint32_t *hd = (uint32_t *)node;
+        const uint32_t *l = cn_hnsw_list(h, old, 0);
         const uint32_t cnt = l[0];
+        memset(node, 0, h->cstride);
+        hd[0] = cnt;
+        for (uint32_t j = 1; j <= cnt; j++) hd[j] = inv ? inv[l[j]] : l[j];
+        hd[1 + h->M0] = old;
         for (uint32_t t = 0; t < h->cnblk; t++) {
             uint32_t first = t * h->cW;
             size_t len = cnt > first ? (cnt - first < h->cW ? cnt - first : h->cW) : 0;
             bo->pack(s, l + 1 + first, len, node + h->chead + (size_t)t * h->cbb);
         }
-        size_t used = h->chead + (size_t)h->cnblk * h->cbb;
-        memset(node + used, 0, h->cstride - used);
     }
+    cn_free(perm);
     h->colo = colo;
+    h->c_inv = inv;
     return CN_OK;
 }
 
@@ -412,6 +465,15 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
         return cn_error(err, errlen, CN_EINVAL,
                         "hnsw: layout = '%s' (expected adjacency or colocated)",
                         layout ? layout : "");
+    const char *order = cn_params_get_str(build_params, "order");
+    int order_bfs = order && strcmp(order, "bfs") == 0;
+    if (!order_bfs && !(order && strcmp(order, "none") == 0))
+        return cn_error(err, errlen, CN_EINVAL, "hnsw: order = '%s' (expected none or bfs)",
+                        order ? order : "");
+    if (order_bfs && !colocated)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: order=bfs needs layout=colocated (it renumbers the co-located "
+                        "node blocks; the adjacency layout scores neighbours by store id)");
     if (M < 2 || M > 512)
         return cn_error(err, errlen, CN_EINVAL, "hnsw: M must be in [2, 512], got %lld", M);
     if (efc < 1)
@@ -427,6 +489,7 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
     h->efc = (uint32_t)efc;
     h->seed = (uint64_t)seed;
     h->colocated = colocated;
+    h->order_bfs = order_bfs;
     h->mult = 1.0 / log((double)M);
     h->stride0 = ((size_t)1 + h->M0 + 15) & ~(size_t)15;
     h->entry = CN_HNSW_NONE;
@@ -447,6 +510,10 @@ static const cn_param_spec_t hnsw_params[] = {
      "colocated: each node's block also holds its neighbours' packed codes (search store with "
      "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
      "exact distances from the full-precision (rerank) store",
+     0},
+    {"order", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "none", "none|bfs",
+     "layout=colocated: order of the node blocks in memory: none (store ids) or bfs "
+     "(breadth-first from the entry point, for locality; results keep store ids)",
      0},
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
      "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",

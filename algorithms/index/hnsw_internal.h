@@ -53,12 +53,16 @@ typedef struct cn_hnsw {
 
     /* layout=colocated (see hnsw_search.c): level-0 node blocks holding the
      * neighbour ids and their packed codes, derived from the search store by
-     * ops->bind (not saved; rebuilt on load and rebind). Node i at
-     * colo + i * cstride: [count u32, ids M0 u32, zero padding to chead
-     * bytes] then cnblk code blocks of cbb bytes (the store's
-     * cn_block_ops_t, cW vectors each; slots past count are code 0). */
+     * ops->bind (not saved; rebuilt on load and rebind). Block b at
+     * colo + b * cstride: [count u32, neighbour block numbers M0 u32, the
+     * node's store id u32, zero padding to chead bytes] then cnblk code
+     * blocks of cbb bytes (the store's cn_block_ops_t, cW vectors each;
+     * slots past count are code 0). Block b is node b (order=none) or the
+     * b-th node of a breadth-first walk (order=bfs, c_inv maps back). */
     int colocated;
+    int order_bfs;  /* order=bfs: blocks renumbered breadth-first (c_inv) */
     uint8_t *colo;  /* n * cstride, 64-byte aligned; NULL unless bound */
+    uint32_t *c_inv; /* order=bfs: store id -> block number (n); NULL = identity */
     size_t cstride, chead, cbb;
     uint32_t cW, cnblk;
 } cn_hnsw_t;

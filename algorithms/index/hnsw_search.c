@@ -58,6 +58,9 @@
  *     result heap (ef exact distances); a neighbour is queued when its
  *     estimate beats the ef-th exact distance; the walk stops when the best
  *     queued estimate does not.
+ * With order=bfs the blocks are numbered in breadth-first order: the walk
+ * (visited set, candidate queue) runs on block numbers, a block's header
+ * holds its node's store id, and results and exact distances use store ids.
  * fev is the full-precision evaluator (ctx->rerank_ev) when the index has a
  * rerank store, else the search store's own exact score (dist). Returned
  * scores are fev's: with a rerank store they are full-precision distances,
@@ -119,10 +122,12 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
         patience = 0; /* out of memory: the plain search */
     cn_heap_clear(&sc->kbest);
     if (patience) cn_hnsw_kbest_offer(&sc->kbest, k, dcur);
-    cn_visited_set(vis, cur);
-    cn_maxheap_push(res, dcur, cur);
+    const uint32_t selfw = 1 + h->M0; /* header word of a block's store id */
+    uint32_t c = h->c_inv ? h->c_inv[cur] : cur; /* block numbers from here on */
+    cn_visited_set(vis, c);
+    cn_maxheap_push(res, dcur, cur); /* results in store ids */
     float bound = res->size >= ef ? res->score[0] : INFINITY;
-    uint32_t c = cur; /* the entry's exact distance is known: expand it first */
+    /* the entry's exact distance is known: expand it first */
     for (;;) {
         const uint8_t *node = colo + (size_t)c * cstride;
         const uint32_t *l = (const uint32_t *)node;
@@ -151,7 +156,8 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
                 for (size_t o = 0; o < chead + cbb && o < cstride; o += 64)
                     __builtin_prefetch(nx + o);
             }
-            const float d = fev->ops->dist(fev, c);
+            const uint32_t sid = ((const uint32_t *)(colo + (size_t)c * cstride))[selfw];
+            const float d = fev->ops->dist(fev, sid);
             ndist++;
             if (patience) {
                 if (cn_hnsw_kbest_offer(&sc->kbest, k, d))
@@ -160,11 +166,11 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
                     goto done;
             }
             if (res->size < ef) {
-                cn_maxheap_push(res, d, c);
+                cn_maxheap_push(res, d, sid);
                 if (res->size == ef) bound = res->score[0];
             } else if (d < bound) {
                 res->score[0] = d;
-                res->id[0] = c;
+                res->id[0] = sid;
                 cn_maxheap_sift_down(res, 0);
                 bound = res->score[0];
             }

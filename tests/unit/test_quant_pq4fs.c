@@ -19,7 +19,8 @@
  *     exact distances for expanded nodes): recall against HNSW through 8-bit
  *     PQ re-ranked at full precision, identical results after save/load and
  *     after a rebind, memory accounting, l2 / ip / cosine, and the refusal
- *     of a store without packed blocks.
+ *     of a store without packed blocks; order=bfs (renumbered blocks) gives
+ *     the same results in store ids as order=none.
  * Every test runs under the counting allocator and leaves zero live blocks.
  */
 #include <stdarg.h>
@@ -543,6 +544,64 @@ static void test_hnsw_colocated_metrics(void **state) {
     free(s.qs);
 }
 
+
+/* order=bfs renumbers the co-located blocks only: on the same graph (one
+ * build thread: reproducible) the results are the same ids and distances
+ * as order=none, bit for bit; the inverse map costs 4 bytes per node; and
+ * order=bfs without co-location is refused. */
+static cn_index_t *hnsw_ordered(const char *order, cn_store_t *full, cn_store_t *fs) {
+    char err[ERRLEN] = "";
+    cn_param_t bp[4] = {{.key = "M", .type = CN_PARAM_INT, .i = 8, .f = 8},
+                        {.key = "ef_construction", .type = CN_PARAM_INT, .i = 60, .f = 60},
+                        {.key = "layout", .type = CN_PARAM_STRING, .s = "colocated"},
+                        {.key = "order", .type = CN_PARAM_STRING, .s = order}};
+    cn_params_t bps = {bp, 4};
+    cn_index_t *ix = NULL;
+    if (cn_index_create(&ix, "hnsw", full->metric, full->dim, &bps, err, sizeof err) != CN_OK)
+        fail_msg("create: %s", err);
+    if (cn_index_build(ix, full, fs, full, 1, err, sizeof err) != CN_OK)
+        fail_msg("build: %s", err);
+    return ix;
+}
+
+static void test_hnsw_order(void **state) {
+    (void)state;
+    char err[ERRLEN] = "";
+    const size_t n = 3000, d = 24;
+    knn_set_t s = {cn_test_random_matrix(n, d, 31), cn_test_random_matrix(60, d, 32), n, d, 60};
+    cn_store_t *full = dense(s.x, n, d, CN_METRIC_L2);
+    cn_store_t *fs = pq4_of(full, 12);
+    cn_index_t *a = hnsw_ordered("none", full, fs), *b = hnsw_ordered("bfs", full, fs);
+    assert_int_equal(b->ops->bytes(b), a->ops->bytes(a) + n * sizeof(uint32_t));
+    uint32_t *ia = malloc(s.nq * 10 * sizeof *ia), *ib = malloc(s.nq * 10 * sizeof *ib);
+    float *da = malloc(s.nq * 10 * sizeof *da), *db = malloc(s.nq * 10 * sizeof *db);
+    double wa = 0, wb = 0;
+    double ra = recall_ix(a, &s, 0, 40, 0, ia, da, &wa);
+    double rb = recall_ix(b, &s, 0, 40, 0, ib, db, &wb);
+    print_message("order none / bfs: recall@10 %.4f / %.4f, %.1f / %.1f scores per query\n", ra,
+                  rb, wa, wb);
+    assert_memory_equal(ia, ib, s.nq * 10 * sizeof *ia);
+    assert_memory_equal(da, db, s.nq * 10 * sizeof *da);
+    assert_true(wa == wb);
+    cn_index_destroy(a);
+    cn_index_destroy(b);
+    cn_param_t bad[1] = {{.key = "order", .type = CN_PARAM_STRING, .s = "bfs"}};
+    cn_params_t bps = {bad, 1};
+    cn_index_t *ix = NULL;
+    assert_int_equal(cn_index_create(&ix, "hnsw", CN_METRIC_L2, (uint32_t)d, &bps, err,
+                                     sizeof err),
+                     CN_EINVAL);
+    assert_non_null(strstr(err, "order=bfs needs layout=colocated"));
+    cn_store_release(fs);
+    cn_store_release(full);
+    free(ia);
+    free(ib);
+    free(da);
+    free(db);
+    free(s.x);
+    free(s.qs);
+}
+
 static void test_params(void **state) {
     (void)state;
     char err[ERRLEN] = "";
@@ -566,6 +625,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_recall_vs_pq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
