@@ -63,8 +63,9 @@
  * holds its node's store id, and results and exact distances use store ids.
  * fev is the full-precision evaluator (ctx->rerank_ev) when the index has a
  * rerank store, else the search store's own exact score (dist). Returned
- * scores are fev's: with a rerank store they are full-precision distances,
- * and `rerank` re-scores nothing new.
+ * scores are fev's: with a rerank store they are full-precision distances
+ * (counted in nreranked: the row's reranked_per_query), and `rerank`
+ * re-scores nothing new.
  */
 static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t k,
                                uint32_t *ids, float *scores) {
@@ -78,7 +79,7 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     }
     const cn_block_ops_t *bo = h->base.store->ops->blocks;
     float (*const score)(cn_evaluator_t *, const uint8_t *, float *) = bo->score;
-    uint64_t ndist = 1, nhops = 0, ndropped = 0;
+    uint64_t ndist = 1, nhops = 0, ndropped = 0, nexact = 1;
     float *nd = sc->nd, *approx = sc->approx;
 
     uint32_t cur = h->entry;
@@ -159,6 +160,7 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
             const uint32_t sid = ((const uint32_t *)(colo + (size_t)c * cstride))[selfw];
             const float d = fev->ops->dist(fev, sid);
             ndist++;
+            nexact++;
             if (patience) {
                 if (cn_hnsw_kbest_offer(&sc->kbest, k, d))
                     stall = 0;
@@ -180,6 +182,9 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
 done:
     while (res->size > k) cn_maxheap_pop(res);
     size_t found = cn_maxheap_drain_sorted(res, ids, scores);
+    /* full-precision distances of expanded nodes are re-scorings: the row's
+     * reranked_per_query says how many a query paid */
+    if (ctx->rerank_ev) ctx->stats.nreranked += nexact;
     ctx->stats.ndist += ndist;
     ctx->stats.nhops += nhops;
     ctx->stats.ndropped += ndropped;

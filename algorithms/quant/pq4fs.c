@@ -85,6 +85,7 @@ typedef struct pq4_eval {
     float *lut;      /* Mp x 16 (padding sub-space 0) */
     uint8_t *lut8;   /* Mp x 16 */
     float bias, inv_a, bound;
+    int degenerate;  /* the table has non-finite entries: no block estimate */
     float *qbuf;     /* dim */
     float *pair_lut; /* Mp x 16, then dim floats of scratch */
 } pq4_eval_t;
@@ -199,6 +200,10 @@ static void quantize_lut(pq4_eval_t *ev) {
     /* M half-steps of rounding (a clamped entry is off by less than one
      * half-step too), plus float rounding of the two M-term sums. */
     ev->bound = (float)(0.5 * (double)M / a * 1.0001 + 1e-6 * (double)(M + 8) * mag) + 1e-30f;
+    /* Table entries too large for float (|x| ~ 1e19 and more): no usable
+     * estimate. Block scores are then -inf with an infinite bound, so every
+     * slot passes every filter and callers fall back to dist(). */
+    ev->degenerate = !isfinite(ev->bound) || !isfinite(ev->bias) || !(a > 0.0f);
 }
 
 static void decode_codes(const pq4_store_t *ps, uint32_t id, float *out) {
@@ -356,6 +361,10 @@ static const uint8_t *blk_store_blocks(const cn_store_t *s) {
 
 static float blk_score(cn_evaluator_t *e, const uint8_t *block, float *out) {
     pq4_eval_t *ev = (pq4_eval_t *)e;
+    if (ev->degenerate) {
+        for (size_t v = 0; v < CN_PQ4FS_BLOCK; v++) out[v] = -INFINITY;
+        return INFINITY;
+    }
     uint32_t sums[CN_PQ4FS_BLOCK];
     ev->k->block(block, ev->lut8, ev->ps->Mp, sums);
     const float bias = ev->bias, inv = ev->inv_a;

@@ -602,6 +602,46 @@ static void test_hnsw_order(void **state) {
     free(s.qs);
 }
 
+
+/* Huge vectors (squared distances overflow float): no block estimate; the
+ * block scores say so (-inf, bound +inf) and flat still returns the top k of
+ * the evaluator's own scores. */
+static void test_huge_values(void **state) {
+    (void)state;
+    char err[ERRLEN] = "";
+    const size_t n = 100, d = 8;
+    float *x = cn_test_random_matrix(n, d, 51);
+    for (size_t i = 0; i < n * d; i++) x[i] *= 1e19f;
+    cn_store_t *full = dense(x, n, d, CN_METRIC_L2);
+    cn_store_t *s = pq4_of(full, 4);
+    cn_evaluator_t *ev = NULL;
+    assert_int_equal(cn_store_evaluator(s, &ev, err, sizeof err), CN_OK);
+    cn_vec_t q = {.dense = x};
+    assert_int_equal(ev->ops->set_query(ev, &q, err, sizeof err), CN_OK);
+    float out[32];
+    float bound = s->ops->blocks->score(ev, s->ops->blocks->store_blocks(s), out);
+    assert_true(isinf(bound) && bound > 0);
+    assert_true(isinf(out[0]) && out[0] < 0);
+    cn_index_t *ix = NULL;
+    cn_params_t none = {NULL, 0};
+    assert_int_equal(cn_index_create(&ix, "flat", CN_METRIC_L2, (uint32_t)d, &none, err,
+                                     sizeof err), CN_OK);
+    assert_int_equal(cn_index_build(ix, s, s, NULL, 1, err, sizeof err), CN_OK);
+    cn_search_ctx_t *ctx = NULL;
+    assert_int_equal(cn_search_ctx_create(ix, &ctx, err, sizeof err), CN_OK);
+    uint32_t ids[5];
+    float dd[5];
+    size_t found = 0;
+    assert_int_equal(cn_index_search(ctx, &q, 5, ids, dd, &found, err, sizeof err), CN_OK);
+    assert_int_equal(found, 5);
+    cn_search_ctx_destroy(ctx);
+    cn_index_destroy(ix);
+    cn_evaluator_destroy(ev);
+    cn_store_release(s);
+    cn_store_release(full);
+    free(x);
+}
+
 static void test_params(void **state) {
     (void)state;
     char err[ERRLEN] = "";
@@ -626,6 +666,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_hnsw_colocated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_params, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
