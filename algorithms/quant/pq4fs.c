@@ -368,7 +368,8 @@ static float blk_score(cn_evaluator_t *e, const uint8_t *block, float *out) {
     uint32_t sums[CN_PQ4FS_BLOCK];
     ev->k->block(block, ev->lut8, ev->ps->Mp, sums);
     const float bias = ev->bias, inv = ev->inv_a;
-    for (size_t v = 0; v < CN_PQ4FS_BLOCK; v++) out[v] = bias + (float)sums[v] * inv;
+    /* sums <= 255 * 65536 < 2^31: signed conversion (one instruction) */
+    for (size_t v = 0; v < CN_PQ4FS_BLOCK; v++) out[v] = bias + (float)(int32_t)sums[v] * inv;
     return ev->bound;
 }
 
