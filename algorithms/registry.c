@@ -31,6 +31,7 @@
     X(f16)                       \
     X(sq8)                       \
     X(pq)                        \
+    X(pq4fs)                     \
     X(sparse)
 
 #define CN_DECLARE_COMPONENT(name) extern const cn_component_t cn_component_##name;

@@ -834,7 +834,7 @@ void fx_destroy(cn_index_t *ix) {
 
 const cn_index_ops_t fx_ops = {
     "faiss", fx_build, fx_ctx_init, fx_ctx_free, fx_ctx_set_params, fx_search,
-    fx_bytes, fx_save, fx_load,     fx_destroy,
+    fx_bytes, fx_save, fx_load,     fx_destroy, nullptr, /* no bind */
 };
 
 const cn_param_spec_t fx_params[] = {

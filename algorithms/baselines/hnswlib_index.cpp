@@ -297,7 +297,7 @@ void hl_destroy(cn_index_t *ix) {
 
 const cn_index_ops_t hl_ops = {
     "hnswlib", hl_build, hl_ctx_init, hl_ctx_free, hl_ctx_set_params, hl_search,
-    hl_bytes,  hl_save,  hl_load,     hl_destroy,
+    hl_bytes,  hl_save,  hl_load,     hl_destroy, nullptr, /* no bind */
 };
 
 cn_status_t hl_create(cn_index_t **out, cn_metric_t metric, uint32_t dim, const cn_params_t *p,

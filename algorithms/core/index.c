@@ -192,6 +192,12 @@ cn_status_t cn_index_build(cn_index_t *ix, cn_store_t *build_store, cn_store_t *
     ix->n = n;
     ix->store = cn_store_retain(search_store);
     ix->rerank_store = cn_store_retain(rerank_store);
+    if (ix->ops->bind && (st = ix->ops->bind(ix, err, errlen)) != CN_OK) {
+        cn_store_release(ix->store);
+        cn_store_release(ix->rerank_store);
+        ix->store = ix->rerank_store = NULL;
+        return st;
+    }
     return CN_OK;
 }
 
@@ -209,6 +215,9 @@ cn_status_t cn_index_rebind(cn_index_t *ix, cn_store_t *search_store, cn_store_t
     cn_store_release(ix->rerank_store);
     ix->store = search_store;
     ix->rerank_store = rerank_store;
+    /* On failure the new stores stay attached but the index refuses search
+     * contexts until a bind succeeds (see the index's ctx_init). */
+    if (ix->ops->bind) return ix->ops->bind(ix, err, errlen);
     return CN_OK;
 }
 
@@ -440,7 +449,8 @@ size_t cn_search_ctx_bytes(const cn_search_ctx_t *ctx) {
     size_t b = ix->ops->bytes(ix);
     if (ix->self_contained) return b;
     b += ix->store->ops->bytes(ix->store);
-    if (ctx->rerank > 0 && ix->rerank_store && ix->rerank_store != ix->store)
+    if ((ctx->rerank > 0 || ctx->scores_full) && ix->rerank_store &&
+        ix->rerank_store != ix->store)
         b += ix->rerank_store->ops->bytes(ix->rerank_store);
     return b;
 }
@@ -612,6 +622,7 @@ cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t 
                       (unsigned long long)cn_reader_remaining(&r));
         goto done;
     }
+    if (ix->ops->bind) st = ix->ops->bind(ix, err, errlen);
 done:
     cn_free(name);
     cn_free(pstr);

@@ -117,6 +117,7 @@ void cn_hnsw_scratch_free(cn_hnsw_scratch_t *sc) {
     cn_heap_free(&sc->cand);
     cn_heap_free(&sc->res);
     cn_heap_free(&sc->sort);
+    cn_heap_free(&sc->kbest);
     cn_free(sc->nbr);
     cn_free(sc->nd);
     cn_free(sc->w_ids);
@@ -134,6 +135,8 @@ static void hnsw_destroy(cn_index_t *ix) {
     if (!ix) return;
     cn_hnsw_t *h = (cn_hnsw_t *)ix;
     cn_hnsw_graph_free(h);
+    cn_aligned_free(h->colo);
+    cn_free(h->c_inv);
     cn_free(h);
 }
 
@@ -141,25 +144,139 @@ static size_t hnsw_bytes(const cn_index_t *ix) {
     const cn_hnsw_t *h = (const cn_hnsw_t *)ix;
     if (!h->level0) return 0;
     size_t n = h->base.n;
-    return n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) + n * sizeof(uint32_t *) +
-           h->upper_bytes;
+    size_t b = n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) +
+               n * sizeof(uint32_t *) + h->upper_bytes;
+    if (h->colo) b += n * h->cstride;
+    if (h->c_inv) b += n * sizeof(uint32_t);
+    return b;
+}
+
+/* order=bfs: perm[new] = old, breadth-first over level 0 from the entry
+ * point (neighbours in list order), so that a node's neighbours get nearby
+ * numbers and their blocks nearby addresses; nodes the walk does not reach
+ * (none after build's repair pass) follow in id order. */
+static void bfs_order(const cn_hnsw_t *h, uint32_t *perm, uint8_t *seen) {
+    const uint32_t n = h->base.n;
+    size_t head = 0, tail = 0;
+    memset(seen, 0, n);
+    perm[tail++] = h->entry;
+    seen[h->entry] = 1;
+    for (uint32_t next = 0;;) {
+        while (head < tail) {
+            const uint32_t *l = cn_hnsw_list(h, perm[head++], 0);
+            for (uint32_t j = 1; j <= l[0]; j++)
+                if (!seen[l[j]]) {
+                    seen[l[j]] = 1;
+                    perm[tail++] = l[j];
+                }
+        }
+        while (next < n && seen[next]) next++;
+        if (next == n) break;
+        seen[next] = 1;
+        perm[tail++] = next;
+    }
+}
+
+/* layout=colocated: one block per node, in the chosen order (`order`), with
+ * the node's level-0 list renumbered to block numbers, the node's own id in
+ * the store (word 1 + M0), and its neighbours' codes packed next to it with
+ * the search store's block ops (which take store ids). The graph itself
+ * (level0, upper) keeps store ids: build, save and validation use it. */
+static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
+    cn_hnsw_t *h = (cn_hnsw_t *)ix;
+    cn_aligned_free(h->colo);
+    cn_free(h->c_inv);
+    h->colo = NULL;
+    h->c_inv = NULL;
+    if (!h->colocated || ix->n == 0 || !h->level0) return CN_OK;
+    const cn_store_t *s = ix->store;
+    const cn_block_ops_t *bo = s ? s->ops->blocks : NULL;
+    /* A store without blocks is accepted here: the graph is often built and
+     * cached with the full-precision store attached, then rebound to the
+     * codes. Search contexts are refused until a store with blocks is. */
+    if (!bo || !bo->pack || !bo->score || bo->width == 0) return CN_OK;
+    h->cW = bo->width;
+    h->cbb = bo->block_bytes(s);
+    h->cnblk = (h->M0 + h->cW - 1) / h->cW;
+    h->chead = (((size_t)2 + h->M0) * sizeof(uint32_t) + 63) & ~(size_t)63;
+    h->cstride = (h->chead + (size_t)h->cnblk * h->cbb + 63) & ~(size_t)63;
+    const size_t n = ix->n;
+    if (h->cstride > SIZE_MAX / n)
+        return cn_error(err, errlen, CN_ENOMEM, "hnsw: co-located blocks overflow");
+    uint8_t *colo = (uint8_t *)cn_aligned_alloc(n * h->cstride);
+    uint32_t *perm = NULL, *inv = NULL;
+    uint8_t *seen = NULL;
+    if (colo && h->order_bfs) {
+        perm = (uint32_t *)cn_malloc(n * sizeof *perm);
+        inv = (uint32_t *)cn_malloc(n * sizeof *inv);
+        seen = (uint8_t *)cn_malloc(n);
+    }
+    if (!colo || (h->order_bfs && (!perm || !inv || !seen))) {
+        cn_aligned_free(colo);
+        cn_free(perm);
+        cn_free(inv);
+        cn_free(seen);
+        return cn_error(err, errlen, CN_ENOMEM,
+                        "hnsw: out of memory for co-located blocks (%zu x %zu bytes)", n,
+                        h->cstride);
+    }
+    if (h->order_bfs) {
+        bfs_order(h, perm, seen);
+        for (size_t j = 0; j < n; j++) inv[perm[j]] = (uint32_t)j;
+        cn_free(seen);
+    }
+    const long ln = (long)n;
+#pragma omp parallel for schedule(static, 1024)
+    for (long b = 0; b < ln; b++) {
+        const uint32_t old = perm ? perm[b] : (uint32_t)b;
+        uint8_t *node = colo + (size_t)b * h->cstride;
+        uint32_t *hd = (uint32_t *)node;
+        const uint32_t *l = cn_hnsw_list(h, old, 0);
+        const uint32_t cnt = l[0];
+        memset(node, 0, h->cstride);
+        hd[0] = cnt;
+        for (uint32_t j = 1; j <= cnt; j++) hd[j] = inv ? inv[l[j]] : l[j];
+        hd[1 + h->M0] = old;
+        for (uint32_t t = 0; t < h->cnblk; t++) {
+            uint32_t first = t * h->cW;
+            size_t len = cnt > first ? (cnt - first < h->cW ? cnt - first : h->cW) : 0;
+            bo->pack(s, l + 1 + first, len, node + h->chead + (size_t)t * h->cbb);
+        }
+    }
+    cn_free(perm);
+    h->colo = colo;
+    h->c_inv = inv;
+    return CN_OK;
 }
 
 static cn_status_t hnsw_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, char *err,
                                  size_t errlen) {
     const cn_hnsw_t *h = (const cn_hnsw_t *)ix;
+    if (h->colocated && ix->n > 0 && !h->colo)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: layout=colocated needs a search store with packed code blocks "
+                        "(quantizer pq4fs); store '%s' has none",
+                        ix->store->ops->name);
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)cn_calloc(1, sizeof *sc);
-    if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK) {
-        cn_free(sc);
+    if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK ||
+        (h->colo && !(sc->approx = (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW *
+                                                              sizeof(float))))) {
+        if (sc) {
+            cn_hnsw_scratch_free(sc);
+            cn_free(sc);
+        }
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for a search context");
     }
     ctx->priv = sc;
+    ctx->scores_full = h->colo && ix->rerank_store;
     return CN_OK;
 }
 
 static void hnsw_ctx_free(cn_search_ctx_t *ctx) {
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)ctx->priv;
     if (!sc) return;
+    cn_aligned_free(sc->approx);
+    sc->approx = NULL;
     cn_hnsw_scratch_free(sc);
     cn_free(sc);
     ctx->priv = NULL;
@@ -175,6 +292,13 @@ static cn_status_t hnsw_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *
         cn_heap_reserve(&sc->cand, 2 * (size_t)ef + sc->res.cap) != CN_OK)
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for ef=%lld", ef);
     sc->ef = (size_t)ef;
+    long long patience = cn_params_get_int(p, "patience");
+    if (patience < 0)
+        return cn_error(err, errlen, CN_EINVAL, "hnsw: patience must be >= 0, got %lld",
+                        patience);
+    if (patience > 0 && cn_heap_reserve(&sc->kbest, (size_t)ef + 1) != CN_OK)
+        return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for patience");
+    sc->patience = (size_t)patience;
     return CN_OK;
 }
 
@@ -326,6 +450,7 @@ static const cn_index_ops_t hnsw_ops = {
     .save = hnsw_save,
     .load = hnsw_load,
     .destroy = hnsw_destroy,
+    .bind = hnsw_bind,
 };
 
 static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t dim,
@@ -334,6 +459,21 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
     long long M = cn_params_get_int(build_params, "M");
     long long efc = cn_params_get_int(build_params, "ef_construction");
     long long seed = cn_params_get_int(build_params, "seed");
+    const char *layout = cn_params_get_str(build_params, "layout");
+    int colocated = layout && strcmp(layout, "colocated") == 0;
+    if (!colocated && !(layout && strcmp(layout, "adjacency") == 0))
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: layout = '%s' (expected adjacency or colocated)",
+                        layout ? layout : "");
+    const char *order = cn_params_get_str(build_params, "order");
+    int order_bfs = order && strcmp(order, "bfs") == 0;
+    if (!order_bfs && !(order && strcmp(order, "none") == 0))
+        return cn_error(err, errlen, CN_EINVAL, "hnsw: order = '%s' (expected none or bfs)",
+                        order ? order : "");
+    if (order_bfs && !colocated)
+        return cn_error(err, errlen, CN_EINVAL,
+                        "hnsw: order=bfs needs layout=colocated (it renumbers the co-located "
+                        "node blocks; the adjacency layout scores neighbours by store id)");
     if (M < 2 || M > 512)
         return cn_error(err, errlen, CN_EINVAL, "hnsw: M must be in [2, 512], got %lld", M);
     if (efc < 1)
@@ -348,6 +488,8 @@ static cn_status_t hnsw_create(cn_index_t **out, cn_metric_t metric, uint32_t di
     h->M0 = 2 * (uint32_t)M;
     h->efc = (uint32_t)efc;
     h->seed = (uint64_t)seed;
+    h->colocated = colocated;
+    h->order_bfs = order_bfs;
     h->mult = 1.0 / log((double)M);
     h->stride0 = ((size_t)1 + h->M0 + 15) & ~(size_t)15;
     h->entry = CN_HNSW_NONE;
@@ -363,9 +505,23 @@ static const cn_param_spec_t hnsw_params[] = {
      "candidate list size while building", 0},
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
      "seed of the level generator (build is reproducible with one thread)", 0},
+    {"layout", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "adjacency", "adjacency|colocated",
+     "level-0 layout: adjacency lists only (neighbours scored through the search store), or "
+     "colocated: each node's block also holds its neighbours' packed codes (search store with "
+     "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
+     "exact distances from the full-precision (rerank) store",
+     0},
+    {"order", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "none", "none|bfs",
+     "layout=colocated: order of the node blocks in memory: none (store ids) or bfs "
+     "(breadth-first from the entry point, for locality; results keep store ids)",
+     0},
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
      "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
      CN_PARAM_F_RESULT_POOL},
+    {"patience", CN_PARAM_INT, CN_ROLE_SEARCH, 0, 1000000, "0", NULL,
+     "early termination: stop the level-0 search after this many consecutive expansions that "
+     "did not improve the k best results (0 = off, the plain ef-bounded search)",
+     0},
 };
 
 const cn_component_t cn_component_hnsw = {

@@ -50,6 +50,21 @@ typedef struct cn_hnsw {
     uint8_t *levels;   /* n */
     uint32_t **upper;  /* n pointers (NULL for level-0-only nodes) */
     size_t upper_bytes; /* bytes held by the upper[i] arrays */
+
+    /* layout=colocated (see hnsw_search.c): level-0 node blocks holding the
+     * neighbour ids and their packed codes, derived from the search store by
+     * ops->bind (not saved; rebuilt on load and rebind). Block b at
+     * colo + b * cstride: [count u32, neighbour block numbers M0 u32, the
+     * node's store id u32, zero padding to chead bytes] then cnblk code
+     * blocks of cbb bytes (the store's cn_block_ops_t, cW vectors each;
+     * slots past count are code 0). Block b is node b (order=none) or the
+     * b-th node of a breadth-first walk (order=bfs, c_inv maps back). */
+    int colocated;
+    int order_bfs;  /* order=bfs: blocks renumbered breadth-first (c_inv) */
+    uint8_t *colo;  /* n * cstride, 64-byte aligned; NULL unless bound */
+    uint32_t *c_inv; /* order=bfs: store id -> block number (n); NULL = identity */
+    size_t cstride, chead, cbb;
+    uint32_t cW, cnblk;
 } cn_hnsw_t;
 
 /* Per-thread scratch for one search context or one build thread. */
@@ -71,7 +86,27 @@ typedef struct cn_hnsw_scratch {
     float *sel_d;
     float *pd;          /* pair distances, M0 + 1 */
     cn_heap_t sort;     /* scratch max-heap for sorting a list, cap M0 + 1 */
+    /* search, layout=colocated: approximate scores of one node's neighbours
+     * (cnblk * cW floats) */
+    float *approx;
+    /* search, early termination (search parameter `patience`, 0 = off): the
+     * k best scores so far (max-heap, cap >= k) */
+    size_t patience;
+    cn_heap_t kbest;
 } cn_hnsw_scratch_t;
+
+/* Early termination: offers score d to the k best so far; 1 if it entered
+ * them (the k-th best improved or the k best are not yet full). */
+static inline int cn_hnsw_kbest_offer(cn_heap_t *kb, size_t k, float d) {
+    if (kb->size < k) {
+        cn_maxheap_push(kb, d, 0);
+        return 1;
+    }
+    if (!(d < kb->score[0])) return 0;
+    kb->score[0] = d;
+    cn_maxheap_sift_down(kb, 0);
+    return 1;
+}
 
 static inline uint32_t *cn_hnsw_list(const cn_hnsw_t *h, uint32_t i, int level) {
     if (level == 0) return h->level0 + (size_t)i * h->stride0;

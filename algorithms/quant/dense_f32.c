@@ -150,6 +150,7 @@ static void dense_destroy(cn_store_t *s) {
 static const cn_store_ops_t dense_ops = {
     "dense_f32", dense_evaluator_create, dense_bytes, dense_decode, dense_save, dense_destroy,
     NULL, /* no build-only scratch */
+    NULL, /* no packed code blocks */
 };
 
 static cn_status_t dense_alloc(dense_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,

@@ -385,6 +385,7 @@ static const cn_store_ops_t sparse_ops = {
     "sparse_csr", sparse_evaluator_create, sparse_bytes, sparse_decode, sparse_save,
     sparse_destroy,
     NULL, /* no build-only scratch */
+    NULL, /* no packed code blocks */
 };
 
 static cn_status_t check_metric(cn_metric_t metric, char *err, size_t errlen) {

@@ -28,6 +28,10 @@
  *     scores, and -- once the store's drop_build_scratch (if any) has run --
  *     the same bytes() as the fresh store (build-only tables must not make a
  *     fresh build and a reload report different sizes).
+ *   - packed code blocks (optional, cn_block_ops_t): pack() of each block's
+ *     ids equals the store's own block; score() of every block and of a block
+ *     packed from scrambled ids is within its returned bound of dist(), for
+ *     outside queries and after set_query_id.
  *
  * Parameter sets. Shape constraints (PQ's sub-spaces must divide the
  * dimension, 2^nbits centroids need that many training rows) are declared by
@@ -351,6 +355,62 @@ static void check_pairs(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const
     }
 }
 
+/* Optional packed code blocks (cn_block_ops_t): pack() of a block's ids
+ * rebuilds the store's own block; score() of every block (the store's own,
+ * and one packed from scrambled ids) is within its returned bound of dist();
+ * the same after set_query_id. `single` holds dist(i) of the current query. */
+static void check_blocks(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const float *single,
+                         uint32_t *ids) {
+    const cn_block_ops_t *bo = E->ops->blocks;
+    if (!bo) return;
+    const uint32_t n = E->n, W = bo->width;
+    const size_t bb = bo->block_bytes(E);
+    CHECK(r, bo->pack && bo->score && bo->block_bytes, "blocks: pack, score and block_bytes are required");
+    CHECK(r, W >= 1 && W <= 1024 && bb > 0, "blocks: width %u, block_bytes %zu", W, bb);
+    if (!bo->pack || !bo->score || !bo->block_bytes || W < 1 || W > 1024 || bb == 0) return;
+    uint8_t *blk = malloc(bb);
+    float *out = malloc(W * sizeof(float));
+    float *own = malloc((size_t)n * sizeof(float));
+    const uint8_t *sb = bo->store_blocks ? bo->store_blocks(E) : NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* a stored vector as the query */
+            ev->ops->set_query_id(ev, n / 2);
+            ev->ops->dist_range(ev, 0, n, own);
+            single = own;
+        }
+        for (uint32_t start = 0; start < n; start += W) {
+            uint32_t len = n - start < W ? n - start : W;
+            for (uint32_t i = 0; i < len; i++) ids[i] = start + i;
+            bo->pack(E, ids, len, blk);
+            if (sb && pass == 0)
+                CHECK(r, memcmp(blk, sb + (size_t)(start / W) * bb, bb) == 0,
+                      "blocks: pack of ids %u..%u differs from the store's block %u", start,
+                      start + len - 1, start / W);
+            const uint8_t *which = sb ? sb + (size_t)(start / W) * bb : blk;
+            float bound = bo->score(ev, which, out);
+            CHECK(r, isfinite(bound) && bound >= 0, "blocks: score returned bound %g",
+                  (double)bound);
+            for (uint32_t i = 0; i < len; i++)
+                CHECK(r, fabs((double)out[i] - single[start + i]) <= (double)bound,
+                      "blocks (pass %d): slot %u of block %u scores %.9g, dist(%u) = %.9g, "
+                      "bound %.9g",
+                      pass, i, start / W, (double)out[i], start + i, (double)single[start + i],
+                      (double)bound);
+        }
+        uint32_t len = n < W ? n : W;
+        for (uint32_t j = 0; j < len; j++) ids[j] = (uint32_t)((j * 7 + 3) % n);
+        bo->pack(E, ids, len, blk);
+        float bound = bo->score(ev, blk, out);
+        for (uint32_t j = 0; j < len; j++)
+            CHECK(r, fabs((double)out[j] - single[ids[j]]) <= (double)bound,
+                  "blocks (pass %d): packed slot %u (id %u) scores %.9g, dist = %.9g, bound %.9g",
+                  pass, j, ids[j], (double)out[j], (double)single[ids[j]], (double)bound);
+    }
+    free(blk);
+    free(out);
+    free(own);
+}
+
 static void check_roundtrip(run_t *r, cn_store_t *E, cn_evaluator_t *ev, const float *X,
                             const query_t *q0, float *a1, float *a2, uint32_t *ids) {
     const uint32_t n = E->n, d = E->dim;
@@ -475,6 +535,7 @@ static void check_store(run_t *r, cn_quantizer_t *q, cn_store_t *S, const data_t
         CHECK(r, st == CN_OK, "set_query: %s", e);
         if (st != CN_OK) goto done;
         check_scores(r, ev, E, X, xn2, &qs[qi], t, single, tmp, ids);
+        check_blocks(r, ev, E, single, ids);
     }
     check_pairs(r, ev, E, X, xn2, &qs[0], t, tmp2, tmp, ids);
     check_roundtrip(r, E, ev, X, &qs[0], tmp, tmp2, ids);

@@ -144,7 +144,7 @@ static void br_destroy(cn_store_t *s) {
     cn_free(s);
 }
 static const cn_store_ops_t br_store_ops = {"broken", br_evaluator, br_bytes, br_decode,
-                                            br_save,  br_destroy,   NULL};
+                                            br_save,  br_destroy,   NULL, NULL};
 
 /* Takes the reference to inner. */
 static cn_store_t *br_wrap(cn_store_t *inner) {

@@ -189,19 +189,23 @@ static void test_fill_defaults(void **state) {
     assert_int_equal(cn_component_fill_defaults(h, CN_ROLE_BUILD, &gp, items, 16, &out, err,
                                                 sizeof err),
                      CN_OK);
-    assert_int_equal(out.n, 3); /* M given; ef_construction, seed filled; ef is a search one */
+    assert_int_equal(out.n, 5); /* M given; ef_construction, seed, layout, order filled;
+                                   ef is a search one */
     assert_string_equal(out.items[0].key, "M");
     assert_int_equal(cn_params_get_int(&out, "M"), 8);
     assert_int_equal(cn_params_get_int(&out, "ef_construction"), 200);
     assert_int_equal(cn_params_get_int(&out, "seed"), 42);
+    assert_string_equal(cn_params_get_str(&out, "layout"), "adjacency");
+    assert_string_equal(cn_params_get_str(&out, "order"), "none");
     assert_true(out.items[1].f == (double)out.items[1].i);
     assert_null(cn_params_find(&out, "ef"));
-    /* search role: ef only */
+    /* search role: ef and patience */
     assert_int_equal(cn_component_fill_defaults(h, CN_ROLE_SEARCH, NULL, items, 16, &out, err,
                                                 sizeof err),
                      CN_OK);
-    assert_int_equal(out.n, 1);
+    assert_int_equal(out.n, 2); /* ef, patience */
     assert_int_equal(cn_params_get_int(&out, "ef"), 10);
+    assert_int_equal(cn_params_get_int(&out, "patience"), 0);
     /* strings and floats */
     const cn_component_t *pq = cn_registry_find("pq", CN_COMPONENT_QUANTIZER);
     assert_int_equal(cn_component_fill_defaults(pq, CN_ROLE_BUILD, NULL, items, 16, &out, err,

@@ -63,6 +63,13 @@ typedef struct cn_index_ops {
     void (*save)(const cn_index_t *ix, cn_writer_t *w);
     cn_status_t (*load)(cn_index_t *ix, cn_reader_t *r, char *err, size_t errlen);
     void (*destroy)(cn_index_t *ix); /* frees the implementation's memory only */
+    /* Optional (NULL for none): called by the generic layer each time the
+     * stores are attached or replaced -- after build, rebind and load, with
+     * ix->store / ix->rerank_store set and before any search context exists.
+     * An index that derives data from its search store (HNSW's co-located
+     * neighbour codes, layout=colocated) (re)builds it here; on failure the
+     * build / rebind / load fails with its message. */
+    cn_status_t (*bind)(cn_index_t *ix, char *err, size_t errlen);
 } cn_index_ops_t;
 
 /* Base of every index; implementations embed it as their first member. */
@@ -101,6 +108,11 @@ struct cn_search_ctx {
                                   during ops->ctx_set_params only): an adapter refuses a
                                   parameter its index would not use by looking here */
     void *priv;                /* index scratch (ops->ctx_init) */
+    int scores_full;           /* set by ops->ctx_init when the index itself scores with
+                                  rerank_ev during its search (HNSW layout=colocated:
+                                  exact distances of expanded nodes), so the
+                                  full-precision store counts in cn_search_ctx_bytes
+                                  even at rerank = 0 */
     uint32_t *cand_ids;        /* re-ranking scratch, cand_cap entries */
     float *cand_scores;
     size_t cand_cap;
@@ -173,7 +185,8 @@ size_t cn_index_bytes(const cn_index_t *ix);
 
 /* Memory a search with ctx's current parameters needs: the structure, the
  * store searched through, and the full-precision store only when ctx
- * re-ranks with it (rerank > 0). The same for a freshly built and a loaded
+ * re-ranks with it (rerank > 0) or the index scores with it during its
+ * search (ctx->scores_full: HNSW layout=colocated). The same for a freshly built and a loaded
  * index (build-only tables are dropped after the build). Per-context scratch
  * (visited set, heaps, lookup tables) is not included: it is per thread and
  * does not grow with n beyond the visited set. */

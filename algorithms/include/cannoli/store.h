@@ -63,6 +63,41 @@ struct cn_evaluator {
     const cn_store_t *store; /* borrowed: the store must outlive the evaluator */
 };
 
+/*
+ * Packed code blocks (optional; cn_store_ops_t.blocks, NULL for none).
+ *
+ * A store whose codes can be scored many at a time by one kernel call
+ * (FastScan: 4-bit PQ codes transposed so that one byte shuffle looks up a
+ * whole block) exposes them through these ops, and an index uses them
+ * without knowing the representation:
+ *   - a scan (flat, later IVF) walks the store's own blocks: block b holds
+ *     ids [b * width, min(n, (b + 1) * width)), contiguous, block_bytes each;
+ *   - a graph can copy a node's neighbours' codes next to its adjacency list
+ *     with pack() and score them all with one score() call per hop.
+ * Block scores approximate the evaluator's own: for a block packed from ids
+ * (or the store's block holding them), |out[i] - dist(ids[i])| <= the bound
+ * score() returns (one value per query). A caller that needs the
+ * evaluator's exact top k computes dist() only for the slots whose lower
+ * bound out[i] - bound beats its current threshold (index/flat.c does: its
+ * results are then those of a dist_range scan).
+ */
+typedef struct cn_block_ops {
+    uint32_t width; /* vectors per block (32 for FastScan) */
+    /* Bytes of one block (for the store's parameters; a multiple of 16). */
+    size_t (*block_bytes)(const cn_store_t *s);
+    /* Writes the codes of stored vectors ids[0..n) (n <= width) into
+     * block[0..block_bytes); slots n..width-1 get code 0 (their scores are
+     * meaningless and must be ignored). */
+    void (*pack)(const cn_store_t *s, const uint32_t *ids, size_t n, uint8_t *block);
+    /* The store's own blocks, ceil(n / width) x block_bytes contiguous bytes
+     * (64-byte aligned), or NULL if it keeps its codes otherwise. */
+    const uint8_t *(*store_blocks)(const cn_store_t *s);
+    /* out[0..width) = approximate scores of ev's current query (set_query or
+     * set_query_id) to the slots of `block`; returns the bound. ev must be an
+     * evaluator of this store. No allocation, no locking. */
+    float (*score)(cn_evaluator_t *ev, const uint8_t *block, float *out);
+} cn_block_ops_t;
+
 typedef struct cn_store_ops {
     const char *name; /* e.g. "dense_f32"; written into saved files */
     /* New evaluator over this store (one per thread). */
@@ -82,6 +117,8 @@ typedef struct cn_store_ops {
      * same for a fresh build and a reloaded one. A later dist_pairs rebuilds
      * what it needs. No evaluator of the store may be in use meanwhile. */
     void (*drop_build_scratch)(cn_store_t *s);
+    /* Optional (NULL for none): packed code blocks, see cn_block_ops_t. */
+    const cn_block_ops_t *blocks;
 } cn_store_ops_t;
 
 /* Base of every store; implementations embed it as their first member. */
