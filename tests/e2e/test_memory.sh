@@ -8,7 +8,10 @@ source "$(dirname "$0")/lib.sh"
 H5=../shared/datasets/fashion-mnist-784-euclidean.hdf5
 [ -r "$H5" ] || { echo "SKIP: $H5 not found"; exit 77; }
 # Sanitizers add shadow memory, redzones and a quarantine: no RSS bound there.
-if ldd "$CANNOLI" 2>/dev/null | grep -qE 'lib(asan|tsan|msan)'; then
+# (ldd's output is read whole first: `ldd | grep -q` under pipefail fails
+# when grep exits before ldd has written everything.)
+libs=$(ldd "$CANNOLI" 2>/dev/null || true)
+if grep -qE 'lib(asan|tsan|msan)' <<<"$libs"; then
   echo "SKIP: $CANNOLI is a sanitizer build (its resident set is not the program's)"; exit 77
 fi
 cat >"$WORK/mem.yaml" <<YAML

@@ -145,7 +145,8 @@ sp() { # sp FILE TRAIN TEST [NEIGHBORS]
     "$2" "$3" "${4:+, neighbors: $4}" >"$1"
 }
 asan=0
-ldd "$CANNOLI" 2>/dev/null | grep -q 'libasan\|libclang_rt.asan' && asan=1
+libs=$(ldd "$CANNOLI" 2>/dev/null || true)  # read whole: `ldd | grep -q` races under pipefail
+grep -q 'libasan\|libclang_rt.asan' <<<"$libs" && asan=1
 # ok_mem LABEL -- COMMAND: exit 0 in under 512 MiB (ulimit -v outside ASan,
 # which reserves terabytes of shadow; peak RSS measured in both).
 ok_mem() {
