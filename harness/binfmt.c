@@ -68,7 +68,7 @@ static float half_to_float(uint16_t h) {
 
 static int open_file(const char *path, int *fd, size_t *size, char *err, size_t errlen) {
     struct stat sb;
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block here */
     if (*fd < 0) {
         cn_error(err, errlen, CN_EIO, "%s: %s", path,
                  errno == ENOENT ? "no such file" : strerror(errno));
@@ -80,6 +80,8 @@ static int open_file(const char *path, int *fd, size_t *size, char *err, size_t 
         *fd = -1;
         return -1;
     }
+    int fl = fcntl(*fd, F_GETFL);
+    if (fl >= 0) fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK);
     *size = (size_t)sb.st_size;
     return 0;
 }

@@ -75,6 +75,11 @@ bad 5 "dataset is a device" "/dev/zero" "not a regular file" -- run_cfg "$W/dsde
 mkfifo "$W/fifo_base.fvecs"
 cfg_ds "$W/dsfifo.yaml" "{train: $W/fifo_base.fvecs, test: $QUERY}"
 bad 5 "dataset file is a FIFO" "fifo_base.fvecs" "not a regular file" -- run_cfg "$W/dsfifo.yaml"
+for ext in npy fbin u8bin; do
+  mkfifo "$W/fifo_base.$ext"
+  cfg_ds "$W/dsfifo_$ext.yaml" "{train: $W/fifo_base.$ext, test: $QUERY}"
+  bad 5 "dataset .$ext is a FIFO" "fifo_base.$ext" "not a regular file" -- run_cfg "$W/dsfifo_$ext.yaml"
+done
 cfg_ds "$W/dsmapdir.yaml" "{train: $BASE, test: $QUERY, neighbors: $W}"
 bad 5 "neighbours file is a directory" "$W" "is a directory" -- run_cfg "$W/dsmapdir.yaml"
 bad 5 "info on a device" "/dev/null" "not a regular file" -- "$CANNOLI" info /dev/null
@@ -82,6 +87,8 @@ bad 5 "info on a device" "/dev/null" "not a regular file" -- "$CANNOLI" info /de
 # ---- convert / groundtruth -------------------------------------------------------
 bad 5 "convert from a FIFO" "fifo_base.fvecs" "not a regular file" -- \
   timeout -s KILL 30 "$CANNOLI" convert --train "$W/fifo_base.fvecs" --test "$QUERY" -o "$W/c.hdf5"
+bad 5 "convert from a .npy FIFO" "fifo_base.npy" "not a regular file" -- \
+  timeout -s KILL 30 "$CANNOLI" convert --train "$W/fifo_base.npy" --test "$QUERY" -o "$W/c.hdf5"
 mkfifo "$W/out_fifo.hdf5"
 bad 20 "convert -o a FIFO" "out_fifo.hdf5" "not a regular file" -- \
   "$CANNOLI" convert --train "$BASE" --test "$QUERY" --neighbors "$GT" -o "$W/out_fifo.hdf5"
