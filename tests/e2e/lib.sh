@@ -22,6 +22,55 @@ need_fixtures() {
   done
 }
 
+# The sift-debian-10k fixture (texmex: 10,000 x 128 bytes, 100 queries, their
+# true neighbours), the data set of most experiment configs below.
+SIFT10K=(sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs sift-debian-10k_groundtruth.ivecs)
+
+# sift10k_config FILE NAME [DIR] < REST: writes an experiment YAML over the
+# sift-debian-10k fixture (files under DIR, default $FIX): name NAME, the
+# dataset map, k: 10, runs: 1, then REST (algorithms and any other keys).
+sift10k_config() {
+  local file=$1 name=$2 dir=${3:-$FIX}
+  {
+    cat <<YAML
+name: $name
+dataset:
+  train: $dir/${SIFT10K[0]}
+  test: $dir/${SIFT10K[1]}
+  neighbors: $dir/${SIFT10K[2]}
+k: 10
+runs: 1
+YAML
+    cat
+  } >"$file"
+}
+
+# sweep_config FILE [DIR]: the 20-point sweep `sweep` of the shard tests (7
+# build points: three HNSW graphs, sq8 and pq over the M=8 one, flat), built
+# single-threaded and seeded, so every run gives the same recall.
+sweep_config() {
+  sift10k_config "$1" sweep "${2:-$FIX}" <<YAML
+build_threads: 1
+algorithms:
+  - name: plain
+    index: hnsw
+    build: {M: [8, 12, 16], ef_construction: 40}
+    search: {ef: [10, 20, 40]}
+  - name: sq8
+    index: hnsw
+    quantizer: sq8
+    build: {M: 8, ef_construction: 40}
+    search: {ef: [10, 40]}
+  - name: pq
+    index: hnsw
+    quantizer: {name: pq, subspaces: 16, nbits: 6, iterations: 4, train_size: 3000}
+    build: {M: 8, ef_construction: 40, build_on: [original, quantized]}
+    search: {ef: [10, 40], rerank: [0, 10]}
+  - name: flat
+    index: flat
+YAML
+}
+
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
 
@@ -63,6 +112,24 @@ with open(sys.argv[1], newline="") as f:
 $code
 PYEOF
   then ok "$label"; else not_ok "$label"; fi
+}
+
+# same_rows_as LABEL CSV REF: the sweep's 20 points (sweep_config) in CSV are
+# those of REF (a results file of the unsharded run), each once, with the
+# same recall; one header, whole rows.
+same_rows_as() {
+  csv_check "$2" "$1" "
+ref = list(csv.DictReader(open('$3', newline='')))
+key = lambda r: (r['dataset'], r['algorithm'], r['quantizer_params'], r['build_params'], r['search_params'], r['k'], r['threads'])
+keys = [key(r) for r in rows]
+assert len(keys) == len(set(keys)), 'a point written twice'
+a = {key(r): r['recall'] for r in rows}; b = {key(r): r['recall'] for r in ref}
+assert set(a) == set(b), (set(a) ^ set(b))
+bad = [k for k in a if a[k] != b[k]]
+assert not bad, [(k, a[k], b[k]) for k in bad]
+assert len(rows) == len(ref) == 20, (len(rows), len(ref))
+with open(sys.argv[1], 'rb') as f: data = f.read()
+assert data.endswith(b'\n') and data.count(b'dataset,algorithm') == 1, 'header count or cut line'"
 }
 
 finish() {

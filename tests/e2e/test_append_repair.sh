@@ -6,17 +6,9 @@
 # the file system refuses half-way fails with one line and leaves whole rows
 # only; a results "file" that is a device is refused.
 source "$(dirname "$0")/lib.sh"
-need_fixtures sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs \
-  sift-debian-10k_groundtruth.ivecs
+need_fixtures "${SIFT10K[@]}"
 
-cat >"$WORK/r.yaml" <<YAML
-name: repair
-dataset:
-  train: $FIX/sift-debian-10k_base.bvecs
-  test: $FIX/sift-debian-10k_query.bvecs
-  neighbors: $FIX/sift-debian-10k_groundtruth.ivecs
-k: 10
-runs: 1
+sift10k_config "$WORK/r.yaml" repair <<YAML
 algorithms:
   - name: h
     index: hnsw

@@ -3,21 +3,14 @@
 # recall hnswlib reaches, be cached and reloaded like any index, and record
 # the same columns.
 source "$(dirname "$0")/lib.sh"
-need_fixtures sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs sift-debian-10k_groundtruth.ivecs
+need_fixtures "${SIFT10K[@]}"
 listing=$("$CANNOLI" list)
 if ! grep -q '^  hnswlib ' <<<"$listing"; then
   echo "SKIP: this build has no hnswlib baseline (libhnswlib-dev absent)"
   exit 77
 fi
 
-cat >"$WORK/b.yaml" <<YAML
-name: e2e-baselines
-dataset:
-  train: $FIX/sift-debian-10k_base.bvecs
-  test: $FIX/sift-debian-10k_query.bvecs
-  neighbors: $FIX/sift-debian-10k_groundtruth.ivecs
-k: 10
-runs: 1
+sift10k_config "$WORK/b.yaml" e2e-baselines <<YAML
 algorithms:
   - name: cannoli-hnsw
     index: hnsw

@@ -9,37 +9,10 @@
 # columns; two unsharded runs at once never write a point twice and share
 # the index cache (one builds, the other waits and loads).
 source "$(dirname "$0")/lib.sh"
-need_fixtures sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs \
-  sift-debian-10k_groundtruth.ivecs
+need_fixtures "${SIFT10K[@]}"
 
 CFG="$WORK/sweep.yaml"
-cat >"$CFG" <<YAML
-name: sweep
-dataset:
-  train: $FIX/sift-debian-10k_base.bvecs
-  test: $FIX/sift-debian-10k_query.bvecs
-  neighbors: $FIX/sift-debian-10k_groundtruth.ivecs
-k: 10
-runs: 1
-build_threads: 1
-algorithms:
-  - name: plain
-    index: hnsw
-    build: {M: [8, 12, 16], ef_construction: 40}
-    search: {ef: [10, 20, 40]}
-  - name: sq8
-    index: hnsw
-    quantizer: sq8
-    build: {M: 8, ef_construction: 40}
-    search: {ef: [10, 40]}
-  - name: pq
-    index: hnsw
-    quantizer: {name: pq, subspaces: 16, nbits: 6, iterations: 4, train_size: 3000}
-    build: {M: 8, ef_construction: 40, build_on: [original, quantized]}
-    search: {ef: [10, 40], rerank: [0, 10]}
-  - name: flat
-    index: flat
-YAML
+sweep_config "$CFG"
 export OMP_NUM_THREADS=1
 
 # ---- the plan ---------------------------------------------------------------
@@ -70,20 +43,7 @@ expect_fail "--force with --shard" "--force cannot go with --shard" -- \
 
 # same_rows LABEL CSV: the keys of CSV are those of the reference, once each,
 # with the same recall.
-same_rows() {
-  csv_check "$2" "$1" "
-ref = list(csv.DictReader(open('$WORK/ref/results.csv', newline='')))
-key = lambda r: (r['dataset'], r['algorithm'], r['quantizer_params'], r['build_params'], r['search_params'], r['k'], r['threads'])
-keys = [key(r) for r in rows]
-assert len(keys) == len(set(keys)), 'a point written twice'
-a = {key(r): r['recall'] for r in rows}; b = {key(r): r['recall'] for r in ref}
-assert set(a) == set(b), (set(a) ^ set(b))
-bad = [k for k in a if a[k] != b[k]]
-assert not bad, [(k, a[k], b[k]) for k in bad]
-assert len(rows) == 20, len(rows)
-with open(sys.argv[1], 'rb') as f: data = f.read()
-assert data.endswith(b'\n') and data.count(b'dataset,algorithm') == 1, 'header count or cut line'"
-}
+same_rows() { same_rows_as "$1" "$2" "$WORK/ref/results.csv"; }
 same_rows "reference has the 20 points" "$WORK/ref/results.csv"
 
 # ---- three shards at once, one results file, one cache -------------------

@@ -11,8 +11,7 @@
 # Needs root, munge and slurm-wlm (Debian). Without them the test is skipped
 # (exit 77) — except under CI=1 or CN_REQUIRE_SLURM=1, where it fails.
 source "$(dirname "$0")/lib.sh"
-need_fixtures sift-debian-10k_base.bvecs sift-debian-10k_query.bvecs \
-  sift-debian-10k_groundtruth.ivecs
+need_fixtures "${SIFT10K[@]}"
 
 skip_or_fail() {
   if [ "${CI:-0}" = 1 ] || [ "${CN_REQUIRE_SLURM:-0}" = 1 ]; then
@@ -108,33 +107,7 @@ ok "single-node Slurm up: $HOST, $CPUS CPUs, partition test"
 # ---- the sweep ---------------------------------------------------------------
 FIXA=$(cd "$FIX" && pwd)
 CFG="$WORK/sweep.yaml"
-cat >"$CFG" <<YAML
-name: sweep
-dataset:
-  train: $FIXA/sift-debian-10k_base.bvecs
-  test: $FIXA/sift-debian-10k_query.bvecs
-  neighbors: $FIXA/sift-debian-10k_groundtruth.ivecs
-k: 10
-runs: 1
-build_threads: 1
-algorithms:
-  - name: plain
-    index: hnsw
-    build: {M: [8, 12, 16], ef_construction: 40}
-    search: {ef: [10, 20, 40]}
-  - name: sq8
-    index: hnsw
-    quantizer: sq8
-    build: {M: 8, ef_construction: 40}
-    search: {ef: [10, 40]}
-  - name: pq
-    index: hnsw
-    quantizer: {name: pq, subspaces: 16, nbits: 6, iterations: 4, train_size: 3000}
-    build: {M: 8, ef_construction: 40, build_on: [original, quantized]}
-    search: {ef: [10, 40], rerank: [0, 10]}
-  - name: flat
-    index: flat
-YAML
+sweep_config "$CFG" "$FIXA"
 CANNOLI_ABS=$(cd "$(dirname "$CANNOLI")" && pwd)/$(basename "$CANNOLI")
 cd "$WORK" # the scripts' working folder: results/ and results/cache go here
 
@@ -204,15 +177,6 @@ print("task intervals:", [(round(s % 1000, 2), round(e % 1000, 2)) for s, e in s
 sys.exit(0 if any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(iv) for b in iv[i + 1:]) else 1)
 PYEOF
 
-csv_check "$OUT/results.csv" "merged results = the unsharded run (keys, recall; each point once)" "
-ref = list(csv.DictReader(open('$WORK/ref/results.csv', newline='')))
-key = lambda r: (r['dataset'], r['algorithm'], r['quantizer_params'], r['build_params'], r['search_params'], r['k'], r['threads'])
-keys = [key(r) for r in rows]
-assert len(keys) == len(set(keys)), 'a point written twice'
-a = {key(r): r['recall'] for r in rows}; b = {key(r): r['recall'] for r in ref}
-assert set(a) == set(b), (set(a) ^ set(b))
-assert all(a[k] == b[k] for k in a), [(k, a[k], b[k]) for k in a if a[k] != b[k]]
-assert len(rows) == len(ref) == 20
-with open(sys.argv[1], 'rb') as f: data = f.read()
-assert data.endswith(b'\n') and data.count(b'dataset,algorithm') == 1"
+same_rows_as "merged results = the unsharded run (keys, recall; each point once)" \
+  "$OUT/results.csv" "$WORK/ref/results.csv"
 finish

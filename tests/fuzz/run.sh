@@ -15,11 +15,9 @@ cd "$(dirname "$0")/../.."
 secs=${1:-30}
 build=${CN_FUZZ_BUILD:-build/fuzz}
 jobs=${CN_FUZZ_JOBS:-2}
-# The targets. Slot for the .npy / .fbin readers (another change adds them):
-# add "npy" and "fbin" here with tests/fuzz/fuzz_npy.c / fuzz_fbin.c, the
-# same names in tests/fuzz/CMakeLists.txt's CN_FUZZ_TARGETS, and their
-# seeds in seeds.c.
-targets=${CN_FUZZ_TARGETS:-"config index hdf5 sparse vecs csv"}
+# The targets (the same names as tests/fuzz/CMakeLists.txt's CN_FUZZ_TARGETS;
+# binfmt: the .npy / .fbin / .u8bin / .i8bin / .ibin readers).
+targets=${CN_FUZZ_TARGETS:-"config index hdf5 sparse vecs csv binfmt"}
 
 command -v clang >/dev/null || { echo "tests/fuzz/run.sh: clang not found (.ci/install-deps installs it)" >&2; exit 1; }
 echo "== fuzz build ($build, clang, -fsanitize=fuzzer,address,undefined)"

@@ -202,6 +202,65 @@ static void seeds_csv(void) {
     put("csv", "quoted", quoted, sizeof quoted - 1, NULL, 0);
 }
 
+/* ---- NumPy .npy and big-ann files (binfmt) ------------------------------- */
+
+/* A .npy file as NumPy writes it: magic, version, header length, the dict
+ * padded with spaces to a multiple of 64 and ended by '\n', then the data. */
+static void put_npy(const char *name, int major, const char *descr, unsigned rows,
+                    unsigned cols, const void *values, size_t nbytes) {
+    unsigned char b[512];
+    size_t pre = major == 1 ? 10 : 12;
+    char dict[128];
+    int dl = snprintf(dict, sizeof dict,
+                      "{'descr': '%s', 'fortran_order': False, 'shape': (%u, %u), }", descr,
+                      rows, cols);
+    size_t hlen = (size_t)dl + 1;
+    hlen += (64 - (pre + hlen) % 64) % 64;
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (unsigned char)major;
+    b[7] = 0;
+    for (size_t i = 0; i < pre - 8; i++) b[8 + i] = (unsigned char)(hlen >> (8 * i));
+    memcpy(b + pre, dict, (size_t)dl);
+    memset(b + pre + dl, ' ', hlen - (size_t)dl - 1);
+    b[pre + hlen - 1] = '\n';
+    put("binfmt", name, b, pre + hlen, values, nbytes);
+}
+
+/* big-ann: uint32 rows, uint32 cols, then the values. */
+static void put_bigann(const char *name, uint32_t rows, uint32_t cols, const void *values,
+                       size_t nbytes) {
+    uint32_t h[2] = {rows, cols};
+    put("binfmt", name, h, sizeof h, values, nbytes);
+}
+
+static void seeds_binfmt(void) {
+    float f4[6] = {0.5f, -1, 2, 3.25f, 0, 1e3f};
+    double f8[6] = {0.5, -1, 2, 3.25, 0, 1e3};
+    uint16_t f2[6] = {0x3800, 0xbc00, 0x4000, 0x0001, 0x8000, 0x3c00}; /* a subnormal, -0 */
+    uint16_t f2x[6] = {0x7c00, 0xfc00, 0x7e00, 0x0001, 0x7bff, 0x0400}; /* inf, NaN, max, min */
+    uint8_t u1[6] = {0, 1, 2, 127, 128, 255};
+    int32_t i4[4] = {0, 1, 1, 0};
+    int64_t i8[4] = {1, 0, 0, 1};
+    put_npy("npy-f4", 1, "<f4", 2, 3, f4, sizeof f4);
+    put_npy("npy-f4-v2", 2, "<f4", 3, 2, f4, sizeof f4);
+    put_npy("npy-f4-v3", 3, "<f4", 1, 6, f4, sizeof f4);
+    put_npy("npy-f8", 1, "<f8", 2, 3, f8, sizeof f8);
+    put_npy("npy-f2", 1, "<f2", 2, 3, f2, sizeof f2);
+    put_npy("npy-f2-special", 1, "<f2", 3, 2, f2x, sizeof f2x);
+    put_npy("npy-u1", 1, "|u1", 2, 3, u1, sizeof u1);
+    put_npy("npy-i1", 1, "|i1", 3, 2, u1, sizeof u1);
+    put_npy("npy-i4", 1, "<i4", 2, 2, i4, sizeof i4);
+    put_npy("npy-i8", 1, "<i8", 2, 2, i8, sizeof i8);
+    put_bigann("fbin", 2, 3, f4, sizeof f4);
+    put_bigann("u8bin", 2, 3, u1, sizeof u1);
+    put_bigann("i8bin-1x6", 1, 6, u1, sizeof u1);
+    put_bigann("ibin", 2, 2, i4, sizeof i4);
+    int32_t idd[8] = {0, 1, 1, 0};
+    float dd[4] = {0, 1, 0, 1};
+    memcpy(idd + 4, dd, sizeof dd);
+    put_bigann("ibin-distances", 2, 2, idd, sizeof idd);
+}
+
 /* ---- index files ------------------------------------------------------------- */
 
 static void save_payload(const cn_index_t *ix, const char *name) {
@@ -314,6 +373,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     seeds_files();
+    seeds_binfmt();
     seeds_hdf5();
     seeds_config();
     seeds_csv();
