@@ -209,10 +209,14 @@ static int open_synth(cn_dataset_t *ds, const cat_entry_t *e, int threads, char 
                              threads, err, errlen))
         return -1;
     /* A cache that cannot be written is not an error: the data is in memory. */
-    if (cn_mkdirs(CACHE_DIR, e2, sizeof e2) != 0)
+    if (cn_mkdirs(CACHE_DIR, e2, sizeof e2) != 0) {
         fprintf(stderr, "cannoli: warning: %s (not caching)\n", e2);
-    else if (cn_dataset_save_hdf5(ds, path, e2, sizeof e2) != 0)
+        return 0;
+    }
+    if (cn_dataset_save_hdf5(ds, path, e2, sizeof e2) != 0) {
         fprintf(stderr, "cannoli: warning: not caching %s: %s\n", e->name, e2);
+        return 0; /* the source stays the generator's: nothing to read again */
+    }
     char *src = cn_strdup(path);
     if (src) {
         cn_free(ds->source);

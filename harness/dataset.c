@@ -34,6 +34,7 @@ void cn_dataset_free(cn_dataset_t *ds) {
     cn_free(ds->distances);
     cn_csr_free(&ds->strain);
     cn_csr_free(&ds->stest);
+    cn_free(ds->gt_keys);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -266,6 +267,8 @@ int cn_dataset_open(cn_dataset_t *ds, const cn_dataset_spec_t *spec, int threads
     } else if (!ds->distances) {
         if (cn_dataset_fill_distances(ds, err, errlen)) goto out;
     }
+    ds->reloadable = !ds->sparse && ds->source && stat(ds->source, &ds->source_sb) == 0 &&
+                     S_ISREG(ds->source_sb.st_mode);
     rc = 0;
 out:
     if (rc) cn_dataset_free(ds);
@@ -274,4 +277,42 @@ out:
     cn_free(nb);
     cn_free(p);
     return rc;
+}
+
+static int same_file(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int cn_dataset_reload_train(cn_dataset_t *ds, char *err, size_t errlen) {
+    const char *src = ds->source ? ds->source : ds->name ? ds->name : "dataset";
+    struct stat sb;
+    if (!ds->reloadable || ds->train) {
+        cn_error(err, errlen, CN_EINVAL, "%s: train vectors cannot be read again (%s)", src,
+                 ds->train ? "still loaded" : "not read from a dense file");
+        return -1;
+    }
+    if (stat(ds->source, &sb) != 0 || !same_file(&sb, &ds->source_sb)) {
+        cn_error(err, errlen, CN_EIO,
+                 "%s: changed or removed since the run loaded it; cannot read the train vectors "
+                 "again", src);
+        return -1;
+    }
+    const char *ext = cn_ds_ext(ds->source);
+    int texmex = !strcmp(ext, "fvecs") || !strcmp(ext, "bvecs");
+    float *data = NULL;
+    uint32_t n = 0, dim = 0;
+    int rc = texmex || cn_is_matrix_file(ds->source)
+                 ? cn_ds_read_dense(ds->source, &data, &n, &dim, err, errlen)
+                 : cn_ds_read_hdf5_train(ds->source, &data, &n, &dim, err, errlen);
+    if (rc) return -1;
+    if (n != ds->n_train || dim != ds->dim) {
+        cn_error(err, errlen, CN_EFORMAT,
+                 "%s: train vectors read again are %u x %u, not %u x %u as loaded", src, n, dim,
+                 ds->n_train, ds->dim);
+        cn_free(data);
+        return -1;
+    }
+    ds->train = data;
+    return 0;
 }

@@ -44,6 +44,15 @@ typedef struct cn_dataset {
     uint32_t gt_k;        /* neighbours per test vector (0 if none) */
     int32_t *neighbors;   /* n_test x gt_k, or NULL */
     float *distances;     /* n_test x gt_k user-facing, or NULL */
+    /* Set by cn_dataset_open: the source file as it was when loaded (the
+     * train rows can be read again from it, cn_dataset_reload_train). */
+    int reloadable;
+    struct stat source_sb;
+    /* Set by cn_recall_prepare (metrics.h): what the recall of a result
+     * needs of the train rows, so it can be computed while ds->train is
+     * released. Per query gt_k keys (id << 1 | counts) sorted by id. */
+    uint64_t *gt_keys;
+    uint32_t gt_keys_k;   /* the k it was prepared for (0: not prepared) */
 } cn_dataset_t;
 
 /* All functions returning int: 0 on success, -1 on error with err filled
@@ -114,6 +123,14 @@ int cn_dataset_synthetic(cn_dataset_t *ds, uint32_t n_train, uint32_t n_test, ui
                          char *err, size_t errlen);
 
 void cn_dataset_free(cn_dataset_t *ds); /* NULL-safe, leaves *ds zeroed */
+
+/* Reads the train rows of a dense dataset again from its source file into
+ * ds->train (which must be NULL: released by the caller), by the loader that
+ * read them first, so the floats are the same. Refused (error naming the
+ * file) when the set is sparse or was not read from a file (synthetic and
+ * not cached), when the file changed since cn_dataset_open (size, mtime or
+ * inode), or when its shape differs. */
+int cn_dataset_reload_train(cn_dataset_t *ds, char *err, size_t errlen);
 
 /* ---- NumPy and big-ann binary files (binfmt.c) ---------------------------- */
 

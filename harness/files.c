@@ -43,7 +43,7 @@ static char *files_stem(const char *path) {
 
 
 /* Dense vectors: texmex .fvecs/.bvecs or a matrix file (binfmt.c). */
-static int read_dense(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
+int cn_ds_read_dense(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
                       size_t errlen) {
     if (cn_is_matrix_file(path)) return cn_read_matrix(path, data, n, dim, err, errlen);
     return cn_read_vecs(path, data, n, dim, err, errlen);
@@ -171,8 +171,8 @@ int cn_dataset_load_files(cn_dataset_t *ds, const char *train, const char *test,
                  "%s: unknown distance '%s' (expected euclidean, angular or ip)", train, metric);
         return -1;
     }
-    if (read_dense(train, &d.train, &d.n_train, &d.dim, err, errlen)) goto fail;
-    if (read_dense(test, &d.test, &d.n_test, &dim, err, errlen)) goto fail;
+    if (cn_ds_read_dense(train, &d.train, &d.n_train, &d.dim, err, errlen)) goto fail;
+    if (cn_ds_read_dense(test, &d.test, &d.n_test, &dim, err, errlen)) goto fail;
     if (dim != d.dim) {
         cn_error(err, errlen, CN_EFORMAT, "%s: test vectors have dimension %u but %s has %u",
                  test, dim, train, d.dim);

@@ -34,7 +34,7 @@
 
 #include <hdf5.h>
 
-#include "dataset.h"
+#include "dataset_internal.h"
 
 /* Anything larger is treated as a corrupt header rather than a real shape. */
 #define MAX_DIM (1u << 24)
@@ -460,6 +460,32 @@ neighbours:;
 fail:
     if (f >= 0) H5Fclose(f);
     cn_dataset_free(&d);
+    return rc;
+}
+
+/* The train rows only (cn_dataset_reload_train): read by the same code as
+ * cn_dataset_load_hdf5, so the floats are the same. */
+int cn_ds_read_hdf5_train(const char *path, float **data, uint32_t *n, uint32_t *dim, char *err,
+                          size_t errlen) {
+    void *p = NULL;
+    int rc = -1;
+    *data = NULL;
+    quiet_hdf5();
+    if (H5Fis_hdf5(path) <= 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: not an HDF5 file", path);
+        return -1;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        cn_error(err, errlen, CN_EFORMAT, "%s: cannot open HDF5 file (corrupt?)", path);
+        return -1;
+    }
+    if (read_matrix(f, path, "train", H5T_NATIVE_FLOAT, sizeof(float), 0, &p, n, dim, NULL, err,
+                    errlen) == 0) {
+        *data = p;
+        rc = 0;
+    }
+    H5Fclose(f);
     return rc;
 }
 

@@ -18,6 +18,16 @@
  * Requires ds->distances and k <= ds->gt_k. */
 double cn_recall_query(const cn_dataset_t *ds, uint32_t query, const uint32_t *ids, uint32_t k);
 
+/* Prepares the recall at k of a dense set for while its train rows are
+ * released (ds->train NULL): records, per query, which ground-truth ids
+ * count (the same float64 test as above, done now). An id outside the
+ * ground-truth list then counts nothing, which is what the test would give
+ * when the list is exact and every query's list reaches past the k-th
+ * distance + 1e-3: *safe = 1 then (a release keeps rows unchanged), 0 when
+ * some query's list ends inside that margin (ties; the runner keeps the
+ * rows). 0, or -1 (out of memory) with err filled. */
+int cn_recall_prepare(cn_dataset_t *ds, uint32_t k, int *safe, char *err, size_t errlen);
+
 /* User-facing distance between test vector `query` and train vector `id`
  * (euclidean, angular = 1 - cos, or inner product), in float64. */
 double cn_true_distance(const cn_dataset_t *ds, uint32_t query, uint32_t id);

@@ -7,6 +7,8 @@
  * point starts, so a row's peak_rss_bytes is the largest resident set of the
  * process from the start of its build point (dataset and full-precision
  * store included, as they are resident) to the moment the row is written.
+ * It resets the mark again when the build is done, so search_rss_bytes is
+ * the sweep's own peak (peak_rss_bytes = the larger of the two parts).
  * Where the reset is refused (not Linux, a restricted /proc), the value is
  * the process's peak since it started (getrusage's ru_maxrss as a last
  * resort), i.e. never less than the true per-point peak.

@@ -65,6 +65,33 @@ static cn_status_t build_timed(const cn_build_point_t *b, cn_index_t *ix, cn_sto
     return st;
 }
 
+/* 1 when a search of b's points to run needs ix's full-precision store:
+ * one re-ranks (rerank > 0), or the index scores with it during its search
+ * (the library's own account: a context's scores_full). */
+static int needs_full(const cn_build_point_t *b, const cn_index_t *ix) {
+    for (size_t i = 0; i < b->nsearch; i++) {
+        const cn_search_point_t *s = &b->search[i];
+        if (s->done || s->skip[0]) continue;
+        cn_params_t sp = {s->p.items, s->p.n};
+        const cn_param_t *r = cn_params_find(&sp, "rerank");
+        if (r && (r->type == CN_PARAM_INT ? r->i > 0 : r->f > 0)) return 1;
+    }
+    cn_search_ctx_t *ctx = NULL;
+    char e[256];
+    if (cn_search_ctx_create(ix, &ctx, e, sizeof e) != CN_OK) return 1;
+    int full = ctx->scores_full;
+    cn_search_ctx_destroy(ctx);
+    return full;
+}
+
+/* A lossy index searched without re-ranking lets go of its full-precision
+ * store (after the cache has it), so the sweep holds the codes only. */
+static cn_status_t drop_unused_full(const cn_build_point_t *b, cn_index_t *ix, char *err,
+                                    size_t errlen) {
+    if (!b->lossy || !ix->rerank_store || needs_full(b, ix)) return CN_OK;
+    return cn_index_rebind(ix, ix->store, NULL, err, errlen);
+}
+
 int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_store_t *full,
                      const cn_cache_t *cache, int threads, cn_built_t *out, char *err,
                      size_t errlen) {
@@ -94,8 +121,11 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
         ((claim = cn_cache_claim(cache, &entry, a->name, "index", &waited)) >= 0 && waited &&
          cn_cache_load(cache, &entry, a->name, "index", &cached, &out->build_s) == 0)) {
         cn_cache_release(claim);
+        claim = -1;
         cn_index_destroy(ix);
-        out->ix = cached;
+        ix = cached;
+        if ((st = drop_unused_full(b, ix, err, errlen)) != CN_OK) goto fail;
+        out->ix = ix;
         out->cached = 1;
         return 0;
     }
@@ -151,8 +181,11 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
             a->name, out->build_s, (double)cn_index_bytes(ix) / 1e6);
     cn_cache_save(cache, &entry, a->name, ix, out->build_s);
     cn_cache_release(claim);
+    claim = -1;
+    if ((st = drop_unused_full(b, ix, err, errlen)) != CN_OK) goto fail;
     return 0;
 fail:
+    out->ix = NULL;
     cn_cache_release(gclaim);
     cn_cache_release(claim);
     cn_store_release(enc);

@@ -3,7 +3,9 @@
  * library's account of what this row's search needs (cn_search_ctx_bytes at
  * the row's parameters), never the runner's arithmetic. `peak_rss_bytes` is
  * the process's resident high-water mark since its build point started
- * (peakrss.h).
+ * (peakrss.h); `search_rss_bytes` its high-water mark from the end of the
+ * build (the high-water mark is reset there) to the row: what searching
+ * alone keeps resident.
  */
 #include "rows.h"
 
@@ -21,7 +23,7 @@ const char *const cn_csv_columns[] = {
     "quantizer_params", "build_params", "search_params", "k",
     "threads",       "recall",         "qps",            "mean_us",
     "p50_us",        "p95_us",         "p99_us",         "build_s",
-    "index_bytes",   "bytes_per_vector", "peak_rss_bytes", "dist_per_query", "hops_per_query",
+    "index_bytes",   "bytes_per_vector", "peak_rss_bytes", "search_rss_bytes", "dist_per_query", "hops_per_query",
     "reranked_per_query", "dropped_per_query", "ns_per_dist", "scan_ns_per_vector",
     "n_train",       "n_test",         "dim",            "metric",
     "runs",          "build_threads",  "cached",         "simd",
@@ -89,6 +91,7 @@ static int emit(FILE *f, const cn_row_t *r, char *err, size_t errlen) {
     NUM("%zu", m->index_bytes);
     NUM("%.2f", (double)m->index_bytes / (double)(r->ds->n_train ? r->ds->n_train : 1));
     NUM("%zu", r->peak_rss_bytes);
+    NUM("%zu", r->search_rss_bytes);
     NUM("%.1f", m->dist_per_query);
     NUM("%.1f", m->hops_per_query);
     NUM("%.1f", m->reranked_per_query);

@@ -35,6 +35,7 @@ typedef struct cn_row {
     int build_threads;
     const cn_measure_t *m;
     size_t peak_rss_bytes; /* the process's peak resident set in this build point */
+    size_t search_rss_bytes; /* its peak during the sweep only (after the build) */
 } cn_row_t;
 
 /* Appends one row and syncs it. 0, or -1 with err. */

@@ -31,6 +31,7 @@
 
 #include "cache.h"
 #include "dataset.h"
+#include "metrics.h"
 #include "peakrss.h"
 #include "plan.h"
 #include "probe.h"
@@ -82,9 +83,43 @@ static cn_status_t full_store(cn_dataset_t *ds, cn_store_t **out, char *err, siz
     return CN_OK;
 }
 
+/* Reads the train rows again (released after an earlier build point) and
+ * makes the full-precision store of them, as at the start. */
+static int reacquire_full(cn_dataset_t *ds, cn_store_t **full, int *borrowed, char *err,
+                          size_t errlen) {
+    fprintf(stderr, "cannoli: reading the train vectors of %s again (full precision needed)\n",
+            ds->name);
+    if (cn_dataset_reload_train(ds, err, errlen)) return -1;
+    if (full_store(ds, full, err, errlen) != CN_OK) {
+        cn_free(ds->train);
+        ds->train = NULL;
+        return -1;
+    }
+    *borrowed = 1;
+    return 0;
+}
+
+/* Whether the float32 rows may be released while an index searches codes
+ * only (decided once, at the first such build point): the set is dense and
+ * can be read again from its file, and the recall needs no train row the
+ * ground truth does not already settle (cn_recall_prepare). 1, 0, or -1
+ * with err. */
+static int may_release(const cn_experiment_t *exp, cn_dataset_t *ds, int decided, char *err,
+                       size_t errlen) {
+    if (decided >= 0) return decided;
+    if (ds->sparse || !ds->reloadable || !ds->train) return 0;
+    int safe = 0;
+    if (cn_recall_prepare(ds, (uint32_t)exp->k, &safe, err, errlen)) return -1;
+    if (!safe)
+        fprintf(stderr,
+                "cannoli: %s: ties reach the end of some queries' ground truth: the float32 "
+                "train vectors stay loaded during searches through codes\n", ds->name);
+    return safe;
+}
+
 /* Sweeps the search points of b over its built index, appending a row each. */
 static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_build_point_t *b,
-                 const cn_built_t *built, int bthreads, cn_results_t *csv,
+                 const cn_built_t *built, int bthreads, size_t build_peak, cn_results_t *csv,
                  size_t *rows_written, char *err, size_t errlen) {
     const cn_algo_cfg_t *a = b->algo;
     double scan_ns = cn_probe_scan_ns(ds, built->ix->store, a->name);
@@ -115,7 +150,9 @@ static int sweep(const cn_experiment_t *exp, const cn_dataset_t *ds, const cn_bu
                      exp->path, a->name, b->bp.text, s->p.text, inner);
             goto out;
         }
-        cn_row_t row = {exp, ds, b, s, built, scan_ns, bthreads, &m, cn_peak_rss_bytes()};
+        size_t search_peak = cn_peak_rss_bytes(); /* since the sweep started */
+        cn_row_t row = {exp,     ds, b, s, built, scan_ns, bthreads, &m,
+                        search_peak > build_peak ? search_peak : build_peak, search_peak};
         char *text;
         size_t len;
         if (cn_rows_format(&row, &text, &len, err, errlen)) goto out;
@@ -154,7 +191,7 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
     cn_store_t *full = NULL;
     cn_results_t csv = {.fd = -1};
     cn_shard_assign_t shards = {0};
-    int rc = -1, exists = 0, borrowed_train = 0;
+    int rc = -1, exists = 0, borrowed_train = 0, release = -1; /* -1: not decided yet */
     size_t rows_written = 0, nfailed = 0;
     char failures[8][640];
 
@@ -246,10 +283,26 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
                     b->bp.text, b->nsearch);
             continue;
         }
-        cn_built_t built;
+        cn_built_t built = {0};
         cn_peak_rss_reset(); /* peak_rss_bytes: this build point's own peak */
-        int failed = cn_recipe_obtain(exp, b, full, &cache, bthreads, &built, err, errlen) ||
-                     sweep(exp, &ds, b, &built, bthreads, &csv, &rows_written, err, errlen);
+        int failed = !full && reacquire_full(&ds, &full, &borrowed_train, err, errlen);
+        failed = failed || cn_recipe_obtain(exp, b, full, &cache, bthreads, &built, err, errlen);
+        if (!failed && built.ix->store != full && built.ix->rerank_store != full &&
+            (release = may_release(exp, &ds, release, err, errlen)) < 0)
+            failed = 1;
+        if (!failed && release == 1 && built.ix->store != full && built.ix->rerank_store != full) {
+            /* The index searches codes only: the float32 rows go until a
+             * later build point needs them (read again from the file). */
+            ds.train = NULL;
+            borrowed_train = 0;
+            cn_store_release(full);
+            full = NULL;
+        }
+        /* search_rss_bytes: the peak of the sweep alone. */
+        size_t build_peak = cn_peak_rss_bytes();
+        cn_peak_rss_reset();
+        failed = failed || sweep(exp, &ds, b, &built, bthreads, build_peak, &csv, &rows_written,
+                                 err, errlen);
         cn_index_destroy(built.ix);
         if (!failed) continue;
         if (!opts->keep_going) goto out;

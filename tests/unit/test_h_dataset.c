@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 #include <hdf5.h>
 
 #include "dataset.h"
+#include "metrics.h"
 #include "testutil.h"
 
 static char err[1024];
@@ -739,6 +741,92 @@ static void test_catalogue(void **state) {
 
 /* The embedded default: generated, cached as HDF5, reloaded from the cache,
  * regenerated when the cache is corrupt. */
+/* cn_dataset_reload_train: the train rows read again from the source file
+ * are the rows cn_dataset_open loaded (HDF5 and texmex .fvecs), refused
+ * while loaded, for a file that changed, and for a set read from no file;
+ * the recall prepared for a release (cn_recall_prepare) equals the recall
+ * computed from the rows. */
+static void reload_and_compare(const cn_dataset_spec_t *spec, const char *src) {
+    cn_dataset_t ds;
+    if (cn_dataset_open(&ds, spec, 1, err, sizeof err)) fail_msg("%s", err);
+    assert_true(ds.reloadable);
+    size_t bytes = (size_t)ds.n_train * ds.dim * sizeof(float);
+    float *copy = malloc(bytes);
+    assert_non_null(copy);
+    memcpy(copy, ds.train, bytes);
+    assert_int_not_equal(cn_dataset_reload_train(&ds, err, sizeof err), 0);
+    assert_err_has("still loaded");
+    /* Recall from the rows vs from the prepared table, on result lists
+     * mixing true neighbours, other ids and padding. */
+    int safe = 0;
+    assert_int_equal(cn_recall_prepare(&ds, 3, &safe, err, sizeof err), 0);
+    assert_true(safe);
+    double with[64];
+    uint32_t ids[64][3];
+    for (uint32_t q = 0; q < ds.n_test && q < 64; q++) {
+        for (uint32_t j = 0; j < 3; j++)
+            ids[q][j] = (q + j) % 3 == 0 ? (uint32_t)ds.neighbors[(size_t)q * ds.gt_k + j + q % 4]
+                        : j == 2 && q % 5 == 0 ? UINT32_MAX : (q * 7 + j * 13) % ds.n_train;
+        with[q] = cn_recall_query(&ds, q, ids[q], 3);
+    }
+    cn_free(ds.train);
+    ds.train = NULL;
+    for (uint32_t q = 0; q < ds.n_test && q < 64; q++)
+        assert_true(cn_recall_query(&ds, q, ids[q], 3) == with[q]);
+    if (cn_dataset_reload_train(&ds, err, sizeof err)) fail_msg("%s", err);
+    assert_memory_equal(ds.train, copy, bytes);
+    /* A file that changed since it was loaded is not read again. */
+    cn_free(ds.train);
+    ds.train = NULL;
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {12345, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, src, ts, 0), 0);
+    assert_int_not_equal(cn_dataset_reload_train(&ds, err, sizeof err), 0);
+    assert_err_has("changed or removed since the run loaded it");
+    assert_err_has(src);
+    free(copy);
+    cn_dataset_free(&ds);
+}
+
+static void test_reload_train(void **state) {
+    (void)state;
+    cn_dataset_t syn;
+    if (cn_dataset_synthetic(&syn, 300, 40, 9, 4, CN_METRIC_L2, 5, 1, err, sizeof err))
+        fail_msg("%s", err);
+    /* Generated in memory: nothing to read again. */
+    cn_free(syn.train);
+    syn.train = NULL;
+    assert_int_not_equal(cn_dataset_reload_train(&syn, err, sizeof err), 0);
+    assert_err_has("not read from a dense file");
+    cn_dataset_free(&syn);
+    if (cn_dataset_synthetic(&syn, 300, 40, 9, 4, CN_METRIC_L2, 5, 1, err, sizeof err))
+        fail_msg("%s", err);
+    const char *h5 = tpath("reload.hdf5");
+    if (cn_dataset_save_hdf5(&syn, h5, err, sizeof err)) fail_msg("%s", err);
+    /* The same rows as texmex files (map form). */
+    const char *tr = tpath("reload_base.fvecs"), *te = tpath("reload_query.fvecs");
+    const float *m[2] = {syn.train, syn.test};
+    uint32_t rows[2] = {syn.n_train, syn.n_test};
+    const char *paths[2] = {tr, te};
+    for (int f = 0; f < 2; f++) {
+        FILE *fp = fopen(paths[f], "wb");
+        assert_non_null(fp);
+        int32_t d = (int32_t)syn.dim;
+        for (uint32_t i = 0; i < rows[f]; i++) {
+            assert_int_equal(fwrite(&d, 4, 1, fp), 1);
+            assert_int_equal(fwrite(m[f] + (size_t)i * syn.dim, 4, syn.dim, fp), syn.dim);
+        }
+        fclose(fp);
+    }
+    cn_dataset_free(&syn);
+    cn_dataset_spec_t spec = {0};
+    spec.name = (char *)h5;
+    reload_and_compare(&spec, h5);
+    cn_dataset_spec_t map = {0};
+    map.train = (char *)tr;
+    map.test = (char *)te;
+    reload_and_compare(&map, tr);
+}
+
 static void test_open_synthetic(void **state) {
     (void)state;
     if (under_valgrind()) {
@@ -923,6 +1011,7 @@ int main(void) {
         cmocka_unit_test(test_groundtruth_ip),
         cmocka_unit_test(test_catalogue),
         cmocka_unit_test(test_open_synthetic),
+        cmocka_unit_test(test_reload_train),
         cmocka_unit_test(test_fixture_sift),
         cmocka_unit_test(test_fixture_glove),
         cmocka_unit_test(test_fixture_groundtruth),
