@@ -56,6 +56,13 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* run-tests.sh sets CN_TEST_UNDER_VALGRIND: the data sets shrink to a fifth
+ * there (the full sizes take over 10 minutes under memcheck). */
+static size_t sized(size_t n) {
+    const char *v = getenv("CN_TEST_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0 ? n / 5 : n;
+}
+
 static const cn_simd_level_t levels[] = {CN_SIMD_SCALAR, CN_SIMD_AVX2, CN_SIMD_AVX512};
 
 /* Says once per test which levels were not run. */
@@ -325,13 +332,13 @@ static double recall_flat(cn_store_t *s, cn_store_t *full, int rerank, const flo
 static void test_recall_vs_pq(void **state) {
     (void)state;
     size_t n = 0, d = 0, nq = 0, dq = 0;
-    float *x = load_bvecs("sift-debian-10k_base.bvecs", 10000, &n, &d);
-    float *qs = x ? load_bvecs("sift-debian-10k_query.bvecs", 100, &nq, &dq) : NULL;
+    float *x = load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &n, &d);
+    float *qs = x ? load_bvecs("sift-debian-10k_query.bvecs", sized(100), &nq, &dq) : NULL;
     if (!x || !qs || dq != d) {
         free(x);
         free(qs);
         d = 32;
-        n = 5000;
+        n = sized(5000);
         x = cn_test_random_matrix(n, d, 5);
         nq = 100;
         qs = cn_test_random_matrix(nq, d, 6);
@@ -370,13 +377,13 @@ typedef struct knn_set {
 static knn_set_t sift_or_random(size_t dflt_d) {
     knn_set_t s = {0};
     size_t dq = 0;
-    s.x = load_bvecs("sift-debian-10k_base.bvecs", 10000, &s.n, &s.d);
-    s.qs = s.x ? load_bvecs("sift-debian-10k_query.bvecs", 100, &s.nq, &dq) : NULL;
+    s.x = load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &s.n, &s.d);
+    s.qs = s.x ? load_bvecs("sift-debian-10k_query.bvecs", sized(100), &s.nq, &dq) : NULL;
     if (!s.x || !s.qs || dq != s.d) {
         free(s.x);
         free(s.qs);
         s.d = dflt_d;
-        s.n = 4000;
+        s.n = sized(4000);
         s.x = cn_test_random_matrix(s.n, s.d, 15);
         s.nq = 50;
         s.qs = cn_test_random_matrix(s.nq, s.d, 16);
@@ -517,7 +524,7 @@ static void test_hnsw_colocated(void **state) {
  * expanded nodes then get the store's own ADC score). */
 static void test_hnsw_colocated_metrics(void **state) {
     (void)state;
-    const size_t n = 3000, d = 24;
+    const size_t n = sized(3000), d = 24;
     knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
     const cn_metric_t ms[3] = {CN_METRIC_L2, CN_METRIC_IP, CN_METRIC_COSINE};
     for (int mi = 0; mi < 3; mi++) {
@@ -567,7 +574,7 @@ static cn_index_t *hnsw_ordered(const char *order, cn_store_t *full, cn_store_t 
 static void test_hnsw_order(void **state) {
     (void)state;
     char err[ERRLEN] = "";
-    const size_t n = 3000, d = 24;
+    const size_t n = sized(3000), d = 24;
     knn_set_t s = {cn_test_random_matrix(n, d, 31), cn_test_random_matrix(60, d, 32), n, d, 60};
     cn_store_t *full = dense(s.x, n, d, CN_METRIC_L2);
     cn_store_t *fs = pq4_of(full, 12);
