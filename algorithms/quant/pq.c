@@ -5,7 +5,8 @@
  * dsub = dim / M (any divisor, odd widths included). Each sub-space has its
  * own codebook of ksub = 2^nbits centroids learned by k-means (quant/kmeans.c)
  * on a seeded random sample of train_size rows (all rows if n <= train_size);
- * sub-spaces are trained in parallel (OpenMP). For cosine the sample rows are
+ * sub-spaces are trained in parallel (OpenMP; quant/pq_train.c, shared with
+ * pq4fs). For cosine the sample rows are
  * normalised (the dense store has normalised them already; this is a no-op
  * up to rounding). Encoding picks the nearest centroid by squared L2 in every
  * sub-space, in parallel over rows.
@@ -491,21 +492,9 @@ static cn_status_t pq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric,
 
 /* ---- quantizer ----------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static cn_status_t check_input(const pq_quantizer_t *q, const cn_store_t *full, char *err,
                                size_t errlen) {
-    if (!cn_store_is_dense_f32(full))
-        return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': input must be a dense_f32 store");
-    if (full->dim != q->base.dim || full->metric != q->base.metric)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq': store has dimension %u metric %s, expected %u %s",
-                        full->dim, cn_metric_name(full->metric), q->base.dim,
-                        cn_metric_name(q->base.metric));
-    return CN_OK;
+    return cn_pq_check_input("pq", q->base.dim, q->base.metric, full, err, errlen);
 }
 
 static cn_status_t pq_train(cn_quantizer_t *qq, const cn_store_t *full, char *err,
@@ -513,84 +502,19 @@ static cn_status_t pq_train(cn_quantizer_t *qq, const cn_store_t *full, char *er
     pq_quantizer_t *q = (pq_quantizer_t *)qq;
     cn_status_t st = check_input(q, full, err, errlen);
     if (st != CN_OK) return st;
-    const size_t n = full->n, dim = q->base.dim, M = q->M, ksub = q->ksub, dsub = q->dsub;
+    const size_t n = full->n, ksub = q->ksub;
     size_t ntr = n <= q->train_size ? n : (size_t)q->train_size;
     if (ntr < ksub)
         return cn_error(err, errlen, CN_EINVAL,
                         "quantizer 'pq': %zu training vectors (train_size %llu, store of %zu) "
                         "are fewer than the 2^%u = %zu centroids per sub-space",
                         ntr, (unsigned long long)q->train_size, n, q->nbits, ksub);
-
-    uint32_t *rows = cn_malloc((ntr < n ? n : ntr) * sizeof *rows);
-    float *scale = cn_malloc(ntr * sizeof *scale);
-    float *cb = cn_aligned_alloc(M * ksub * dsub * sizeof(float));
-    if (!rows || !scale || !cb) {
-        cn_free(rows);
-        cn_free(scale);
-        cn_aligned_free(cb);
-        return cn_error(err, errlen, CN_ENOMEM, "quantizer 'pq': out of memory");
-    }
-    for (size_t i = 0; i < n; i++) rows[i] = (uint32_t)i;
-    if (ntr < n) { /* seeded partial Fisher-Yates, then row order for locality */
-        uint64_t rng = q->seed ^ 0x7071736d706c65ull;
-        for (size_t i = 0; i < ntr; i++) {
-            size_t j = i + (size_t)(cn_kmeans_rand(&rng) % (n - i));
-            uint32_t t = rows[i];
-            rows[i] = rows[j];
-            rows[j] = t;
-        }
-        qsort(rows, ntr, sizeof *rows, cmp_u32);
-    }
-    for (size_t i = 0; i < ntr; i++) {
-        scale[i] = 1.0f;
-        if (q->base.metric == CN_METRIC_COSINE) {
-            const float *x = cn_store_dense_row(full, rows[i]);
-            double s = 0;
-            for (size_t j = 0; j < dim; j++) s += (double)x[j] * x[j];
-            if (s > 0) scale[i] = (float)(1.0 / sqrt(s));
-        }
-    }
-
-    cn_status_t first = CN_OK;
-    long first_s = -1;
-    char first_err[256] = "";
-    long lM = (long)M;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long s = 0; s < lM; s++) {
-        char lerr[256] = "";
-        cn_status_t lst;
-        float *buf = cn_malloc(ntr * dsub * sizeof(float));
-        if (!buf) {
-            lst = CN_ENOMEM;
-            snprintf(lerr, sizeof lerr, "out of memory for the training sample");
-        } else {
-            for (size_t i = 0; i < ntr; i++) {
-                const float *x = cn_store_dense_row(full, rows[i]) + (size_t)s * dsub;
-                for (size_t j = 0; j < dsub; j++) buf[i * dsub + j] = x[j] * scale[i];
-            }
-            uint64_t sst = q->seed + (uint64_t)s;
-            cn_kmeans_params_t kp = {(uint32_t)ksub, q->iterations, cn_kmeans_rand(&sst), q->init,
-                                     0, NULL};
-            lst = cn_kmeans(buf, ntr, dsub, &kp, cb + (size_t)s * ksub * dsub, NULL, NULL, lerr,
-                            sizeof lerr);
-            cn_free(buf);
-        }
-        if (lst != CN_OK) {
-#pragma omp critical(cn_pq_train_err)
-            if (first_s < 0 || s < first_s) {
-                first = lst;
-                first_s = s;
-                memcpy(first_err, lerr, sizeof first_err);
-            }
-        }
-    }
-    cn_free(rows);
-    cn_free(scale);
-    if (first != CN_OK) {
-        cn_aligned_free(cb);
-        return cn_error(err, errlen, first, "quantizer 'pq': sub-space %ld: %s", first_s,
-                        first_err);
-    }
+    /* dim % M == 0: the shared layout is M x ksub x dsub. */
+    const cn_pq_train_params_t tp = {q->M,    ksub,    q->train_size,  q->seed,
+                                     q->iterations, q->init, q->base.metric};
+    float *cb;
+    st = cn_pq_train_codebooks("pq", full, &tp, &cb, err, errlen);
+    if (st != CN_OK) return st;
     cn_aligned_free(q->codebooks);
     q->codebooks = cb;
     return CN_OK;
@@ -665,9 +589,6 @@ static cn_status_t pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t 
     long long M = cn_params_get_int(params, "subspaces");
     long long nbits = cn_params_get_int(params, "nbits");
     long long train_size = cn_params_get_int(params, "train_size");
-    long long iterations = cn_params_get_int(params, "iterations");
-    long long seed = cn_params_get_int(params, "seed");
-    const char *init = cn_params_get_str(params, "init");
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': dimension is 0");
     if (M < 1 || M > 65536)
         return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': subspaces = %lld is not in [1, 65536]", M);
@@ -682,17 +603,9 @@ static cn_status_t pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t 
                         "quantizer 'pq': train_size = %lld is below the 2^%lld = %lld centroids "
                         "per sub-space",
                         train_size, nbits, 1ll << nbits);
-    if (iterations < 1 || iterations > 1000)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq': iterations = %lld is not in [1, 1000]", iterations);
-    if (seed < 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq': seed is negative");
-    cn_kmeans_init_t ini;
-    if (init && strcmp(init, "kmeans++") == 0) ini = CN_KMEANS_PLUSPLUS;
-    else if (init && strcmp(init, "random") == 0) ini = CN_KMEANS_RANDOM;
-    else
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq': init = '%s' (expected kmeans++ or random)",
-                        init ? init : "");
+    cn_pq_train_params_t kp;
+    cn_status_t st = cn_pq_parse_kmeans_params("pq", params, &kp, err, errlen);
+    if (st != CN_OK) return st;
     pq_quantizer_t *q = cn_calloc(1, sizeof *q);
     if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
     q->base.ops = &pq_quantizer_ops;
@@ -703,9 +616,9 @@ static cn_status_t pq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t 
     q->ksub = 1u << q->nbits;
     q->dsub = dim / q->M;
     q->train_size = (uint64_t)train_size;
-    q->iterations = (uint32_t)iterations;
-    q->seed = (uint64_t)seed;
-    q->init = ini;
+    q->iterations = kp.iterations;
+    q->seed = kp.seed;
+    q->init = kp.init;
     *out = &q->base;
     return CN_OK;
 }

@@ -5,10 +5,11 @@
  * Codes. The dimension is split into M = `subspaces` contiguous sub-spaces;
  * any M <= dim is accepted: the first dim % M sub-spaces are one dimension
  * wider than the others (widths dim / M + 1 and dim / M). Each sub-space has
- * 16 centroids learned by k-means (quant/kmeans.c) on a seeded sample, like
- * quant/pq.c; a code is 4 bits, a vector takes Mp / 2 bytes, Mp = M rounded
- * up to even (an odd M gets one padding sub-space whose codes are 0 and whose
- * table entries are 0).
+ * 16 centroids learned by k-means (quant/kmeans.c) on a seeded sample by
+ * the training code shared with quant/pq.c (quant/pq_train.c); a code is 4
+ * bits, a vector takes Mp / 2 bytes, Mp = M rounded up to even (an odd M
+ * gets one padding sub-space whose codes are 0 and whose table entries are
+ * 0).
  *
  * Storage: the codes live only in FastScan blocks of 32 vectors (the layout
  * of André et al., "Cache locality is not enough: High-Performance Nearest
@@ -56,6 +57,7 @@
 #include "cannoli/registry.h"
 #include "quant/kmeans.h"
 #include "quant/pq4fs_internal.h"
+#include "quant/pq_internal.h"
 
 #define PQ4_MAGIC 0x46345150u /* "PQ4F" little-endian */
 #define KSUB 16u
@@ -92,15 +94,6 @@ typedef struct pq4_eval {
 
 static const cn_store_ops_t pq4_store_ops;
 
-/* First dimension of sub-space s (widths dim / M + 1 for s < dim % M). */
-static inline size_t sub_off(size_t dim, size_t M, size_t s) {
-    size_t w = dim / M, r = dim % M;
-    return s * w + (s < r ? s : r);
-}
-static inline size_t sub_width(size_t dim, size_t M, size_t s) {
-    return dim / M + (s < dim % M ? 1 : 0);
-}
-
 /* ---- kernels ------------------------------------------------------------------ */
 
 static void block_scalar(const uint8_t *block, const uint8_t *lut, size_t Mp, uint32_t *sums) {
@@ -134,7 +127,7 @@ const cn_pq4fs_kernels_t *cn_pq4fs_kernels_at(cn_simd_level_t level) {
 
 static void transpose_codebooks(const float *cb, size_t dim, size_t M, float *cbt) {
     for (size_t s = 0; s < M; s++) {
-        size_t o = KSUB * sub_off(dim, M, s), w = sub_width(dim, M, s);
+        size_t o = KSUB * cn_pq_sub_off(dim, M, s), w = cn_pq_sub_width(dim, M, s);
         for (size_t c = 0; c < KSUB; c++)
             for (size_t j = 0; j < w; j++) cbt[o + j * KSUB + c] = cb[o + c * w + j];
     }
@@ -145,7 +138,7 @@ static void build_lut(const pq4_store_t *ps, const float *q, float *lut) {
     const size_t dim = ps->base.dim, M = ps->M;
     const int dot = ps->base.metric != CN_METRIC_L2;
     for (size_t s = 0; s < M; s++) {
-        size_t o = sub_off(dim, M, s), w = sub_width(dim, M, s);
+        size_t o = cn_pq_sub_off(dim, M, s), w = cn_pq_sub_width(dim, M, s);
         const float *ct = ps->cbt + KSUB * o;
         const float *qs = q + o;
         float l[KSUB];
@@ -211,7 +204,7 @@ static void decode_codes(const pq4_store_t *ps, uint32_t id, float *out) {
     const uint8_t *blk = ps->codes + (size_t)(id / CN_PQ4FS_BLOCK) * ps->bb;
     unsigned v = id % CN_PQ4FS_BLOCK;
     for (size_t s = 0; s < M; s++) {
-        size_t o = sub_off(dim, M, s), w = sub_width(dim, M, s);
+        size_t o = cn_pq_sub_off(dim, M, s), w = cn_pq_sub_width(dim, M, s);
         unsigned c = cn_pq4fs_code(blk, s, v);
         memcpy(out + o, ps->codebooks + KSUB * o + c * w, w * sizeof(float));
     }
@@ -487,22 +480,9 @@ static cn_status_t pq4_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric
 
 /* ---- quantizer ---------------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b) {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static cn_status_t check_input(const pq4_quantizer_t *q, const cn_store_t *full, char *err,
                                size_t errlen) {
-    if (!cn_store_is_dense_f32(full))
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq4fs': input must be a dense_f32 store");
-    if (full->dim != q->base.dim || full->metric != q->base.metric)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq4fs': store has dimension %u metric %s, expected %u %s",
-                        full->dim, cn_metric_name(full->metric), q->base.dim,
-                        cn_metric_name(q->base.metric));
-    return CN_OK;
+    return cn_pq_check_input("pq4fs", q->base.dim, q->base.metric, full, err, errlen);
 }
 
 static cn_status_t pq4_train(cn_quantizer_t *qq, const cn_store_t *full, char *err,
@@ -510,82 +490,18 @@ static cn_status_t pq4_train(cn_quantizer_t *qq, const cn_store_t *full, char *e
     pq4_quantizer_t *q = (pq4_quantizer_t *)qq;
     cn_status_t st = check_input(q, full, err, errlen);
     if (st != CN_OK) return st;
-    const size_t n = full->n, dim = q->base.dim, M = q->M;
+    const size_t n = full->n;
     size_t ntr = n <= q->train_size ? n : (size_t)q->train_size;
     if (ntr < KSUB)
         return cn_error(err, errlen, CN_EINVAL,
                         "quantizer 'pq4fs': %zu training vectors (train_size %llu, store of "
                         "%zu) are fewer than the 16 centroids per sub-space",
                         ntr, (unsigned long long)q->train_size, n);
-    uint32_t *rows = cn_malloc(n * sizeof *rows);
-    float *scale = cn_malloc(ntr * sizeof *scale);
-    float *cb = cn_aligned_alloc(KSUB * dim * sizeof(float));
-    if (!rows || !scale || !cb) {
-        cn_free(rows);
-        cn_free(scale);
-        cn_aligned_free(cb);
-        return cn_error(err, errlen, CN_ENOMEM, "quantizer 'pq4fs': out of memory");
-    }
-    for (size_t i = 0; i < n; i++) rows[i] = (uint32_t)i;
-    if (ntr < n) { /* seeded partial Fisher-Yates, then row order for locality */
-        uint64_t rng = q->seed ^ 0x7071736d706c65ull;
-        for (size_t i = 0; i < ntr; i++) {
-            size_t j = i + (size_t)(cn_kmeans_rand(&rng) % (n - i));
-            uint32_t t = rows[i];
-            rows[i] = rows[j];
-            rows[j] = t;
-        }
-        qsort(rows, ntr, sizeof *rows, cmp_u32);
-    }
-    for (size_t i = 0; i < ntr; i++) {
-        scale[i] = 1.0f;
-        if (q->base.metric == CN_METRIC_COSINE) {
-            const float *x = cn_store_dense_row(full, rows[i]);
-            double s = 0;
-            for (size_t j = 0; j < dim; j++) s += (double)x[j] * x[j];
-            if (s > 0) scale[i] = (float)(1.0 / sqrt(s));
-        }
-    }
-    cn_status_t first = CN_OK;
-    long first_s = -1;
-    char first_err[256] = "";
-    long lM = (long)M;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long s = 0; s < lM; s++) {
-        char lerr[256] = "";
-        cn_status_t lst;
-        const size_t o = sub_off(dim, M, (size_t)s), w = sub_width(dim, M, (size_t)s);
-        float *buf = cn_malloc(ntr * w * sizeof(float));
-        if (!buf) {
-            lst = CN_ENOMEM;
-            snprintf(lerr, sizeof lerr, "out of memory for the training sample");
-        } else {
-            for (size_t i = 0; i < ntr; i++) {
-                const float *x = cn_store_dense_row(full, rows[i]) + o;
-                for (size_t j = 0; j < w; j++) buf[i * w + j] = x[j] * scale[i];
-            }
-            uint64_t sst = q->seed + (uint64_t)s;
-            cn_kmeans_params_t kp = {KSUB, q->iterations, cn_kmeans_rand(&sst), q->init, 0,
-                                     NULL};
-            lst = cn_kmeans(buf, ntr, w, &kp, cb + KSUB * o, NULL, NULL, lerr, sizeof lerr);
-            cn_free(buf);
-        }
-        if (lst != CN_OK) {
-#pragma omp critical(cn_pq4fs_train_err)
-            if (first_s < 0 || s < first_s) {
-                first = lst;
-                first_s = s;
-                memcpy(first_err, lerr, sizeof first_err);
-            }
-        }
-    }
-    cn_free(rows);
-    cn_free(scale);
-    if (first != CN_OK) {
-        cn_aligned_free(cb);
-        return cn_error(err, errlen, first, "quantizer 'pq4fs': sub-space %ld: %s", first_s,
-                        first_err);
-    }
+    const cn_pq_train_params_t tp = {q->M,          KSUB,    q->train_size,  q->seed,
+                                     q->iterations, q->init, q->base.metric};
+    float *cb;
+    st = cn_pq_train_codebooks("pq4fs", full, &tp, &cb, err, errlen);
+    if (st != CN_OK) return st;
     cn_aligned_free(q->codebooks);
     q->codebooks = cb;
     return CN_OK;
@@ -615,7 +531,7 @@ static cn_status_t pq4_encode(const cn_quantizer_t *qq, cn_store_t *full, cn_sto
             if (i >= n) break;
             const float *x = cn_store_dense_row(full, (uint32_t)i);
             for (size_t s = 0; s < M; s++) {
-                size_t o = sub_off(dim, M, s), w = sub_width(dim, M, s);
+                size_t o = cn_pq_sub_off(dim, M, s), w = cn_pq_sub_width(dim, M, s);
                 uint32_t c = cn_kmeans_nearest(ps->codebooks + KSUB * o, KSUB, w, x + o, NULL);
                 blk[s * 16 + (v & 15)] |= (uint8_t)(c << (v < 16 ? 0 : 4));
             }
@@ -659,9 +575,6 @@ static cn_status_t pq4_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t
     *out = NULL;
     long long M = cn_params_get_int(params, "subspaces");
     long long train_size = cn_params_get_int(params, "train_size");
-    long long iterations = cn_params_get_int(params, "iterations");
-    long long seed = cn_params_get_int(params, "seed");
-    const char *init = cn_params_get_str(params, "init");
     if (dim == 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq4fs': dimension is 0");
     if (M < 1 || M > (long long)dim)
         return cn_error(err, errlen, CN_EINVAL,
@@ -672,17 +585,9 @@ static cn_status_t pq4_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t
                         "quantizer 'pq4fs': train_size = %lld is below the 16 centroids per "
                         "sub-space",
                         train_size);
-    if (iterations < 1 || iterations > 1000)
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq4fs': iterations = %lld is not in [1, 1000]", iterations);
-    if (seed < 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'pq4fs': seed is negative");
-    cn_kmeans_init_t ini;
-    if (init && strcmp(init, "kmeans++") == 0) ini = CN_KMEANS_PLUSPLUS;
-    else if (init && strcmp(init, "random") == 0) ini = CN_KMEANS_RANDOM;
-    else
-        return cn_error(err, errlen, CN_EINVAL,
-                        "quantizer 'pq4fs': init = '%s' (expected kmeans++ or random)",
-                        init ? init : "");
+    cn_pq_train_params_t kp;
+    cn_status_t st = cn_pq_parse_kmeans_params("pq4fs", params, &kp, err, errlen);
+    if (st != CN_OK) return st;
     pq4_quantizer_t *q = cn_calloc(1, sizeof *q);
     if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
     q->base.ops = &pq4_quantizer_ops;
@@ -690,9 +595,9 @@ static cn_status_t pq4_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t
     q->base.dim = dim;
     q->M = (uint32_t)M;
     q->train_size = (uint64_t)train_size;
-    q->iterations = (uint32_t)iterations;
-    q->seed = (uint64_t)seed;
-    q->init = ini;
+    q->iterations = kp.iterations;
+    q->seed = kp.seed;
+    q->init = kp.init;
     *out = &q->base;
     return CN_OK;
 }

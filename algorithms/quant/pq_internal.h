@@ -1,5 +1,6 @@
 /*
- * quant/pq_internal.h — per-ISA kernels of the PQ store and of k-means.
+ * quant/pq_internal.h — per-ISA kernels of the PQ store and of k-means, and
+ * the codebook training shared by pq and pq4fs.
  *
  * Distance kernels: every PQ score is a sum over sub-spaces of one table
  * entry, table[off[s] + code[s]], where off[s] is the start of sub-space s's
@@ -29,8 +30,10 @@
 #ifndef CN_QUANT_PQ_INTERNAL_H
 #define CN_QUANT_PQ_INTERNAL_H
 
+#include "cannoli/params.h"
 #include "cannoli/simd.h"
 #include "cannoli/store.h"
+#include "quant/kmeans.h"
 
 typedef struct cn_pq_kernels {
     /* out[i] = sum_{s<M} table[off[s] + codes[ids[i] * M + s]];
@@ -164,5 +167,48 @@ static inline void cn_pq_dist_all(const float *ct, size_t k, size_t d, const flo
         }
     }
 }
+
+/* ---- training shared by pq and pq4fs (quant/pq_train.c) ---- */
+
+/* Sub-space layout: dim split into M contiguous sub-spaces, the first
+ * dim % M of them one dimension wider (widths dim / M + 1 and dim / M; all
+ * dim / M when M divides dim, as pq requires). A codebook array holds
+ * ksub x dim floats: sub-space s at ksub * cn_pq_sub_off(s), ksub rows of
+ * cn_pq_sub_width(s) floats. */
+static inline size_t cn_pq_sub_off(size_t dim, size_t M, size_t s) {
+    size_t w = dim / M, r = dim % M;
+    return s * w + (s < r ? s : r);
+}
+static inline size_t cn_pq_sub_width(size_t dim, size_t M, size_t s) {
+    return dim / M + (s < dim % M ? 1 : 0);
+}
+
+/* CN_EINVAL unless full is a dense_f32 store of this dimension and metric
+ * (messages start "quantizer '<name>': "). */
+cn_status_t cn_pq_check_input(const char *name, uint32_t dim, cn_metric_t metric,
+                              const cn_store_t *full, char *err, size_t errlen);
+
+typedef struct cn_pq_train_params {
+    size_t M;            /* sub-spaces (layout above) */
+    size_t ksub;         /* centroids per sub-space */
+    uint64_t train_size; /* rows sampled (all if n <= train_size); caller checks >= ksub */
+    uint64_t seed;
+    uint32_t iterations;
+    cn_kmeans_init_t init;
+    cn_metric_t metric;  /* cosine: sample rows scaled to unit norm */
+} cn_pq_train_params_t;
+
+/* Reads and checks the build parameters iterations, seed and init into
+ * p->iterations, p->seed and p->init (messages start "quantizer '<name>': "). */
+cn_status_t cn_pq_parse_kmeans_params(const char *name, const cn_params_t *params,
+                                      cn_pq_train_params_t *p, char *err, size_t errlen);
+
+/* Trains the codebooks on the dense store full: a seeded sample of rows,
+ * one k-means per sub-space (in parallel). *out: ksub x dim floats
+ * (cn_aligned_alloc, layout above) owned by the caller. Errors name the
+ * quantizer and, for a k-means failure, the lowest failing sub-space. */
+cn_status_t cn_pq_train_codebooks(const char *name, const cn_store_t *full,
+                                  const cn_pq_train_params_t *p, float **out, char *err,
+                                  size_t errlen);
 
 #endif
