@@ -66,35 +66,6 @@ static float *clustered(size_t n, size_t d, size_t nc, float noise, uint64_t see
     return x;
 }
 
-/* Up to max vectors of a .bvecs file (int32 dim, dim uint8) as floats; NULL
- * if absent or malformed. */
-static float *load_bvecs(const char *name, size_t max, size_t *n, size_t *d) {
-    const char *path = cn_test_fixture(name);
-    if (!path) return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    int32_t dim;
-    if (fread(&dim, 4, 1, f) != 1 || dim <= 0 || dim > 100000) {
-        fclose(f);
-        return NULL;
-    }
-    float *x = malloc(max * (size_t)dim * sizeof *x);
-    unsigned char *buf = malloc((size_t)dim);
-    size_t cnt = 0;
-    rewind(f);
-    while (cnt < max) {
-        int32_t dd;
-        if (fread(&dd, 4, 1, f) != 1) break;
-        if (dd != dim || fread(buf, 1, (size_t)dim, f) != (size_t)dim) break;
-        for (int32_t j = 0; j < dim; j++) x[cnt * (size_t)dim + (size_t)j] = (float)buf[j];
-        cnt++;
-    }
-    fclose(f);
-    free(buf);
-    *n = cnt;
-    *d = (size_t)dim;
-    return x;
-}
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -295,7 +266,7 @@ static void test_reconstruction(void **state) {
     (void)state;
     size_t n = 0, d = 0;
     size_t want = under_valgrind() ? 1500 : 10000;
-    float *x = load_bvecs("sift-debian-10k_base.bvecs", want, &n, &d);
+    float *x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", want, &n, &d);
     int sift = x != NULL;
     if (!x) {
         d = 128;
@@ -876,11 +847,11 @@ static void test_hnsw_through_pq(void **state) {
     char err[ERRLEN] = "";
     size_t n = 0, d = 0, nq = 0, dq = 0;
     size_t want = under_valgrind() ? 1500 : 10000;
-    float *x = load_bvecs("sift-debian-10k_base.bvecs", want, &n, &d);
+    float *x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", want, &n, &d);
     float *qs = NULL;
     int M = 16;
     if (x) {
-        qs = load_bvecs("sift-debian-10k_query.bvecs", under_valgrind() ? 10 : 100, &nq, &dq);
+        qs = cn_test_load_bvecs("sift-debian-10k_query.bvecs", under_valgrind() ? 10 : 100, &nq, &dq);
         if (!qs || dq != d) {
             free(qs);
             qs = NULL;

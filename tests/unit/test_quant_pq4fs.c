@@ -266,33 +266,6 @@ static void test_flat_equals_scan(void **state) {
 
 /* ---- recall on the fixture -------------------------------------------------------- */
 
-static float *load_bvecs(const char *name, size_t max, size_t *n, size_t *d) {
-    const char *path = cn_test_fixture(name);
-    if (!path) return NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    int32_t dim;
-    if (fread(&dim, 4, 1, f) != 1 || dim <= 0 || dim > 100000) {
-        fclose(f);
-        return NULL;
-    }
-    float *x = malloc(max * (size_t)dim * sizeof *x);
-    unsigned char *buf = malloc((size_t)dim);
-    size_t cnt = 0;
-    rewind(f);
-    while (cnt < max) {
-        int32_t dd;
-        if (fread(&dd, 4, 1, f) != 1) break;
-        if (dd != dim || fread(buf, 1, (size_t)dim, f) != (size_t)dim) break;
-        for (int32_t j = 0; j < dim; j++) x[cnt * (size_t)dim + (size_t)j] = (float)buf[j];
-        cnt++;
-    }
-    fclose(f);
-    free(buf);
-    *n = cnt;
-    *d = (size_t)dim;
-    return x;
-}
 
 /* recall@10 of flat over s, re-ranking the best `rerank` with full (0: off). */
 static double recall_flat(cn_store_t *s, cn_store_t *full, int rerank, const float *x, size_t n,
@@ -332,8 +305,8 @@ static double recall_flat(cn_store_t *s, cn_store_t *full, int rerank, const flo
 static void test_recall_vs_pq(void **state) {
     (void)state;
     size_t n = 0, d = 0, nq = 0, dq = 0;
-    float *x = load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &n, &d);
-    float *qs = x ? load_bvecs("sift-debian-10k_query.bvecs", sized(100), &nq, &dq) : NULL;
+    float *x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &n, &d);
+    float *qs = x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", sized(100), &nq, &dq) : NULL;
     if (!x || !qs || dq != d) {
         free(x);
         free(qs);
@@ -377,8 +350,8 @@ typedef struct knn_set {
 static knn_set_t sift_or_random(size_t dflt_d) {
     knn_set_t s = {0};
     size_t dq = 0;
-    s.x = load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &s.n, &s.d);
-    s.qs = s.x ? load_bvecs("sift-debian-10k_query.bvecs", sized(100), &s.nq, &dq) : NULL;
+    s.x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &s.n, &s.d);
+    s.qs = s.x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", sized(100), &s.nq, &dq) : NULL;
     if (!s.x || !s.qs || dq != s.d) {
         free(s.x);
         free(s.qs);

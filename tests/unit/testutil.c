@@ -161,3 +161,33 @@ const char *cn_test_write_file(const char *name, const char *text) {
     ok = (fclose(f) == 0) && ok;
     return ok ? path : NULL;
 }
+
+/* Up to max vectors of a .bvecs file (int32 dim, dim uint8) as floats; NULL
+ * if absent or malformed. */
+float *cn_test_load_bvecs(const char *name, size_t max, size_t *n, size_t *d) {
+    const char *path = cn_test_fixture(name);
+    if (!path) return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    int32_t dim;
+    if (fread(&dim, 4, 1, f) != 1 || dim <= 0 || dim > 100000) {
+        fclose(f);
+        return NULL;
+    }
+    float *x = malloc(max * (size_t)dim * sizeof *x);
+    unsigned char *buf = malloc((size_t)dim);
+    size_t cnt = 0;
+    rewind(f);
+    while (cnt < max) {
+        int32_t dd;
+        if (fread(&dd, 4, 1, f) != 1) break;
+        if (dd != dim || fread(buf, 1, (size_t)dim, f) != (size_t)dim) break;
+        for (int32_t j = 0; j < dim; j++) x[cnt * (size_t)dim + (size_t)j] = (float)buf[j];
+        cnt++;
+    }
+    fclose(f);
+    free(buf);
+    *n = cnt;
+    *d = (size_t)dim;
+    return x;
+}

@@ -42,4 +42,8 @@ const char *cn_test_tmpdir(void);
  * reused per call), or NULL if the file cannot be written. */
 const char *cn_test_write_file(const char *name, const char *text);
 
+/* Up to max vectors of the fixture .bvecs file `name` (int32 dim, dim uint8
+ * each) as floats, malloc'ed; NULL if absent or malformed. */
+float *cn_test_load_bvecs(const char *name, size_t max, size_t *n, size_t *d);
+
 #endif
