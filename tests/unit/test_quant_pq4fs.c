@@ -42,20 +42,6 @@
 
 #define ERRLEN 512
 
-static int setup(void **state) {
-    (void)state;
-    cn_test_alloc_install();
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    long live = cn_test_alloc_live();
-    cn_test_alloc_uninstall();
-    assert_int_equal(live, 0);
-    return 0;
-}
-
 /* run-tests.sh sets CN_TEST_UNDER_VALGRIND: the data sets shrink to a fifth
  * there (the full sizes take over 10 minutes under memcheck). */
 static size_t sized(size_t n) {
@@ -639,15 +625,15 @@ static void test_params(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kernels_agree, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_block_scores_levels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_flat_equals_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recall_vs_pq, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hnsw_colocated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hnsw_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_huge_values, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernels_agree, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_block_scores_levels, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_flat_equals_scan, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_recall_vs_pq, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_colocated, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_hnsw_order, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_huge_values, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_params, cn_test_alloc_setup, cn_test_alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

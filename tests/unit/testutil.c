@@ -1,6 +1,13 @@
 /*
  * tests/unit/testutil.c — counting allocator, PRNG, brute force, fixtures.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
 #include "testutil.h"
 
 #include <math.h>
@@ -190,4 +197,18 @@ float *cn_test_load_bvecs(const char *name, size_t max, size_t *n, size_t *d) {
     *n = cnt;
     *d = (size_t)dim;
     return x;
+}
+
+int cn_test_alloc_setup(void **state) {
+    (void)state;
+    cn_test_alloc_install();
+    return 0;
+}
+
+int cn_test_alloc_teardown(void **state) {
+    (void)state;
+    long live = cn_test_alloc_live();
+    cn_test_alloc_uninstall();
+    assert_int_equal(live, 0);
+    return 0;
 }

@@ -46,4 +46,9 @@ const char *cn_test_write_file(const char *name, const char *text);
  * each) as floats, malloc'ed; NULL if absent or malformed. */
 float *cn_test_load_bvecs(const char *name, size_t max, size_t *n, size_t *d);
 
+/* cmocka fixtures: the counting allocator installed before a test; the
+ * teardown fails the test if anything it allocated is still live. */
+int cn_test_alloc_setup(void **state);
+int cn_test_alloc_teardown(void **state);
+
 #endif
