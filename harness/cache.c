@@ -175,8 +175,8 @@ static int meta_write(const char *tmp, const cn_cache_t *c, const cn_cache_entry
 
 /* ---- load / save ---------------------------------------------------------- */
 
-static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *label,
-                     const char *what, cn_index_t **ix, double *build_s);
+static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *as,
+                     const char *label, const char *what, cn_index_t **ix, double *build_s);
 
 int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *label,
                   const char *what, cn_index_t **ix, double *build_s) {
@@ -188,14 +188,14 @@ int cn_cache_load(const cn_cache_t *c, const cn_cache_entry_t *e, const char *la
     char lpath[2600];
     lock_name(path, lpath, sizeof lpath);
     int lfd = held_fd(lpath) >= 0 ? -1 : lock_path(lpath, LOCK_SH);
-    int rc = load_pair(c, path, mpath, label, what, ix, build_s);
+    int rc = load_pair(c, path, mpath, e->load_params, label, what, ix, build_s);
     unlock_fd(lfd);
     return rc;
 }
 
 /* Loads the entry's files (the lock, when there is one, held). */
-static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *label,
-                     const char *what, cn_index_t **ix, double *build_s) {
+static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, const char *as,
+                     const char *label, const char *what, cn_index_t **ix, double *build_s) {
     char lerr[600];
     meta_t m;
     const char *why = NULL;
@@ -213,7 +213,7 @@ static int load_pair(const cn_cache_t *c, const char *path, const char *mpath, c
                  "it was written by build %s and this is build %s (the library's sources changed)",
                  m.build_id, cn_build_id());
         why = whybuf;
-    } else if (cn_index_load(ix, path, lerr, sizeof lerr) != CN_OK) {
+    } else if (cn_index_load_as(ix, path, as, lerr, sizeof lerr) != CN_OK) {
         snprintf(whybuf, sizeof whybuf, "%s", lerr);
         why = whybuf;
     } else if ((*ix)->n != c->n || (*ix)->dim != c->dim || (*ix)->metric != c->metric) {

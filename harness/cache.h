@@ -39,6 +39,10 @@ typedef struct cn_cache_entry {
     const char *quantizer, *quantizer_params; /* "plain", "" for the full-precision graph */
     int on_quantized;                         /* structure built on the codes */
     const char *algorithm;                    /* label, for the metadata only */
+    /* Build params to load the entry with (cn_index_load_as: they may differ
+     * from the saved ones in derived parameters, HNSW's layout and order,
+     * when index_params is their structure_params); NULL = as saved. */
+    const char *load_params;
 } cn_cache_entry_t;
 
 /* Content hash of a dataset's train vectors (dense or CSR) and shape. */

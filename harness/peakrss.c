@@ -16,9 +16,9 @@ int cn_peak_rss_reset(void) {
     return ok ? 0 : -1;
 }
 
-/* The "Key:   N kB" line of /proc/self/status, in bytes (0: absent). */
-static size_t status_kb(const char *key) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* The "Key:   N kB" line of a /proc/self file, in bytes (0: absent). */
+static size_t proc_kb(const char *file, const char *key) {
+    FILE *f = fopen(file, "r");
     char line[256];
     size_t kl = strlen(key), v = 0;
     if (!f) return 0;
@@ -32,6 +32,8 @@ static size_t status_kb(const char *key) {
     return v;
 }
 
+static size_t status_kb(const char *key) { return proc_kb("/proc/self/status", key); }
+
 size_t cn_peak_rss_bytes(void) {
     size_t v = status_kb("VmHWM");
     if (v) return v;
@@ -41,3 +43,5 @@ size_t cn_peak_rss_bytes(void) {
 }
 
 size_t cn_rss_bytes(void) { return status_kb("VmRSS"); }
+
+size_t cn_huge_rss_bytes(void) { return proc_kb("/proc/self/smaps_rollup", "AnonHugePages"); }

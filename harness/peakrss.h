@@ -24,5 +24,8 @@ int cn_peak_rss_reset(void);
 size_t cn_peak_rss_bytes(void);
 /* Current resident bytes (VmRSS), 0 when unknown. */
 size_t cn_rss_bytes(void);
+/* Resident anonymous bytes on transparent huge pages (AnonHugePages of
+ * /proc/self/smaps_rollup), 0 when none or unknown. */
+size_t cn_huge_rss_bytes(void);
 
 #endif

@@ -107,9 +107,14 @@ int cn_recipe_obtain(const cn_experiment_t *exp, const cn_build_point_t *b, cn_s
      * such as build_on stripped): that text keys the cache. */
     cn_status_t st = cn_index_create(&ix, a->index, full->metric, full->dim, &bps, err, errlen);
     if (st != CN_OK) goto fail;
-    char bp_text[1024];
+    char bp_text[1024], structure[1024];
     snprintf(bp_text, sizeof bp_text, "%s", ix->build_params);
-    cn_cache_entry_t graph = {a->index, bp_text, "plain", "", 0, a->name};
+    /* The graph is keyed by its structure's parameters: points that differ
+     * only in derived ones (HNSW layout, order) share one build and load it
+     * as they asked (cn_index_load_as). */
+    if (cn_index_structure_params(a->index, bp_text, structure, sizeof structure) != CN_OK)
+        snprintf(structure, sizeof structure, "%s", bp_text);
+    cn_cache_entry_t graph = {a->index, structure, "plain", "", 0, a->name, bp_text};
     cn_cache_entry_t entry = graph;
     if (b->lossy) {
         entry.quantizer = a->quantizer;

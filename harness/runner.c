@@ -298,6 +298,13 @@ int cn_run(const cn_experiment_t *exp, const cn_run_opts_t *opts, char *err, siz
             cn_store_release(full);
             full = NULL;
         }
+        if (!failed) {
+            size_t rss = cn_rss_bytes(), huge = cn_huge_rss_bytes();
+            if (rss)
+                fprintf(stderr, "[%s] resident before the sweep: %.1f MiB, %.1f MiB of it on "
+                        "2 MiB pages\n", b->algo->name, (double)rss / 1048576.0,
+                        (double)huge / 1048576.0);
+        }
         /* search_rss_bytes: the peak of the sweep alone. */
         size_t build_peak = cn_peak_rss_bytes();
         cn_peak_rss_reset();

@@ -231,7 +231,11 @@ static int graph_key(const cn_build_point_t *b, size_t i, const cn_shard_shape_t
                      b->bp.text, e2);
             return -1;
         }
-        snprintf(buf, sizeof buf, "%s\x1f%s", b->algo->index, ix->build_params);
+        char structure[2048]; /* derived parameters (HNSW layout, order) aside */
+        if (cn_index_structure_params(b->algo->index, ix->build_params, structure,
+                                      sizeof structure) != CN_OK)
+            snprintf(structure, sizeof structure, "%s", ix->build_params);
+        snprintf(buf, sizeof buf, "%s\x1f%s", b->algo->index, structure);
         cn_index_destroy(ix);
     }
     *key = cn_strdup(buf);

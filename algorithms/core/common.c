@@ -167,6 +167,26 @@ void *cn_aligned_alloc(size_t size) {
     return p;
 }
 
+size_t cn_mem_settle(void *p, size_t size) {
+#if defined(__linux__)
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1; glibc 2.36's headers lack it */
+#endif
+    if (!p || size < CN_HUGE_MIN || !hugepages_wanted()) return 0;
+    uintptr_t a = ((uintptr_t)p + CN_HUGE_ALIGN - 1) & ~(uintptr_t)(CN_HUGE_ALIGN - 1);
+    uintptr_t e = ((uintptr_t)p + size) & ~(uintptr_t)(CN_HUGE_ALIGN - 1);
+    if (e <= a) return 0;
+    /* EINVAL on kernels without it, EAGAIN/ENOMEM when no huge page can be
+     * had: the block stays as it is. */
+    if (madvise((void *)a, e - a, MADV_COLLAPSE) != 0) return 0;
+    return e - a;
+#else
+    (void)p;
+    (void)size;
+    return 0;
+#endif
+}
+
 void cn_aligned_free(void *ptr) {
     if (!ptr) return;
     void *raw;

@@ -551,7 +551,68 @@ static cn_status_t load_store_checked(cn_store_t **out, cn_reader_t *r, const cn
     return CN_OK;
 }
 
+/* The index type's spec of build parameter `key`, or NULL. */
+static const cn_param_spec_t *build_spec(const cn_component_t *c, const char *key) {
+    for (size_t i = 0; i < c->n_params; i++)
+        if (!strcmp(c->params[i].name, key) && c->params[i].role == CN_ROLE_BUILD)
+            return &c->params[i];
+    return NULL;
+}
+
+static cn_status_t structure_params(const cn_component_t *c, const char *params, char *buf,
+                                    size_t buflen) {
+    if (buflen) buf[0] = '\0';
+    char *copy = cn_strdup(params ? params : "");
+    if (!copy) return CN_ENOMEM;
+    cn_param_t items[MAX_PARAMS];
+    size_t n = 0, used = 0;
+    cn_status_t st = parse_params(copy, items, &n);
+    /* the "k=v" pieces of params are re-joined from the original text */
+    const char *p = params ? params : "";
+    for (size_t i = 0; st == CN_OK && i < n; i++) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const cn_param_spec_t *sp = build_spec(c, items[i].key);
+        if (!(sp && (sp->flags & CN_PARAM_F_DERIVED))) {
+            if (used + (used ? 1 : 0) + len + 1 > buflen) {
+                st = CN_EINVAL;
+                break;
+            }
+            if (used) buf[used++] = ';';
+            memcpy(buf + used, p, len);
+            used += len;
+            buf[used] = '\0';
+        }
+        p = end ? end + 1 : p + len;
+    }
+    cn_free(copy);
+    return st;
+}
+
+cn_status_t cn_index_structure_params(const char *index, const char *params, char *buf,
+                                      size_t buflen) {
+    const cn_component_t *c = cn_registry_find(index, CN_COMPONENT_INDEX);
+    if (!c) {
+        if (buflen) buf[0] = '\0';
+        return CN_EINVAL;
+    }
+    return structure_params(c, params, buf, buflen);
+}
+
+static cn_status_t load_impl(cn_index_t **out, const char *path, const char *as, char *err,
+                             size_t errlen);
+
 cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t errlen) {
+    return load_impl(out, path, NULL, err, errlen);
+}
+
+cn_status_t cn_index_load_as(cn_index_t **out, const char *path, const char *build_params,
+                             char *err, size_t errlen) {
+    return load_impl(out, path, build_params, err, errlen);
+}
+
+static cn_status_t load_impl(cn_index_t **out, const char *path, const char *as, char *err,
+                             size_t errlen) {
     *out = NULL;
     cn_reader_t r;
     cn_status_t st = cn_reader_open(&r, path, err, errlen);
@@ -574,6 +635,25 @@ cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t 
         st = cn_error(err, errlen, CN_EFORMAT, "%s: index type '%s' is not in this build", path,
                       name);
         goto done;
+    }
+    if (as && strcmp(as, pstr) != 0) {
+        char a[MAX_PARAMS_LEN], b[MAX_PARAMS_LEN];
+        cn_status_t sa = structure_params(c, as, a, sizeof a);
+        cn_status_t sb = structure_params(c, pstr, b, sizeof b);
+        if (sa != CN_OK || sb != CN_OK || strcmp(a, b) != 0) {
+            st = cn_error(err, errlen, CN_EINVAL,
+                          "%s: saved with build parameters '%s'; they differ from '%s' in more "
+                          "than derived parameters",
+                          path, pstr, as);
+            goto done;
+        }
+        char *t = cn_strdup(as);
+        if (!t) {
+            st = cn_error(err, errlen, CN_ENOMEM, "out of memory");
+            goto done;
+        }
+        cn_free(pstr);
+        pstr = t;
     }
     {
         char *pbuf = cn_strdup(pstr);

@@ -257,6 +257,8 @@ cn_status_t cn_read(cn_reader_t *r, void *p, size_t n) {
         return r->st;
     }
     r->pos += n;
+    /* a large array read in one piece (vectors, codes, a graph level) */
+    (void)cn_mem_settle(p, n);
     return CN_OK;
 }
 

@@ -118,6 +118,7 @@ void cn_hnsw_scratch_free(cn_hnsw_scratch_t *sc) {
     cn_heap_free(&sc->res);
     cn_heap_free(&sc->sort);
     cn_heap_free(&sc->kbest);
+    cn_heap_free(&sc->ebest);
     cn_free(sc->nbr);
     cn_free(sc->nd);
     cn_free(sc->w_ids);
@@ -137,6 +138,7 @@ static void hnsw_destroy(cn_index_t *ix) {
     cn_hnsw_graph_free(h);
     cn_aligned_free(h->colo);
     cn_free(h->c_inv);
+    cn_free(h->c_perm);
     cn_free(h);
 }
 
@@ -147,7 +149,7 @@ static size_t hnsw_bytes(const cn_index_t *ix) {
     size_t b = n * h->stride0 * sizeof(uint32_t) + n * sizeof(uint8_t) +
                n * sizeof(uint32_t *) + h->upper_bytes;
     if (h->colo) b += n * h->cstride;
-    if (h->c_inv) b += n * sizeof(uint32_t);
+    if (h->c_inv) b += 2 * n * sizeof(uint32_t); /* c_inv and c_perm */
     return b;
 }
 
@@ -186,8 +188,10 @@ static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
     cn_hnsw_t *h = (cn_hnsw_t *)ix;
     cn_aligned_free(h->colo);
     cn_free(h->c_inv);
+    cn_free(h->c_perm);
     h->colo = NULL;
     h->c_inv = NULL;
+    h->c_perm = NULL;
     if (!h->colocated || ix->n == 0 || !h->level0) return CN_OK;
     const cn_store_t *s = ix->store;
     const cn_block_ops_t *bo = s ? s->ops->blocks : NULL;
@@ -243,9 +247,10 @@ static cn_status_t hnsw_bind(cn_index_t *ix, char *err, size_t errlen) {
             bo->pack(s, l + 1 + first, len, node + h->chead + (size_t)t * h->cbb);
         }
     }
-    cn_free(perm);
+    (void)cn_mem_settle(colo, n * h->cstride);
     h->colo = colo;
     h->c_inv = inv;
+    h->c_perm = perm; /* NULL without order=bfs */
     return CN_OK;
 }
 
@@ -289,7 +294,8 @@ static cn_status_t hnsw_ctx_set_params(cn_search_ctx_t *ctx, const cn_params_t *
     if (ef < 1) return cn_error(err, errlen, CN_EINVAL, "hnsw: ef must be >= 1, got %lld", ef);
     /* Reserve now so that queries never allocate. */
     if (cn_heap_reserve(&sc->res, (size_t)ef + 1) != CN_OK ||
-        cn_heap_reserve(&sc->cand, 2 * (size_t)ef + sc->res.cap) != CN_OK)
+        cn_heap_reserve(&sc->cand, 2 * (size_t)ef + sc->res.cap) != CN_OK ||
+        (sc->approx && cn_heap_reserve(&sc->ebest, (size_t)ef + 1) != CN_OK))
         return cn_error(err, errlen, CN_ENOMEM, "hnsw: out of memory for ef=%lld", ef);
     sc->ef = (size_t)ef;
     long long patience = cn_params_get_int(p, "patience");
@@ -510,11 +516,11 @@ static const cn_param_spec_t hnsw_params[] = {
      "colocated: each node's block also holds its neighbours' packed codes (search store with "
      "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
      "exact distances from the full-precision (rerank) store",
-     0},
+     CN_PARAM_F_DERIVED},
     {"order", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "none", "none|bfs",
      "layout=colocated: order of the node blocks in memory: none (store ids) or bfs "
      "(breadth-first from the entry point, for locality; results keep store ids)",
-     0},
+     CN_PARAM_F_DERIVED},
     {"ef", CN_PARAM_INT, CN_ROLE_SEARCH, 1, 1000000, "10", NULL,
      "candidate list size while searching; a search returns at most ef candidates (k, rerank <= ef)",
      CN_PARAM_F_RESULT_POOL},

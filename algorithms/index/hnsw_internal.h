@@ -63,6 +63,7 @@ typedef struct cn_hnsw {
     int order_bfs;  /* order=bfs: blocks renumbered breadth-first (c_inv) */
     uint8_t *colo;  /* n * cstride, 64-byte aligned; NULL unless bound */
     uint32_t *c_inv; /* order=bfs: store id -> block number (n); NULL = identity */
+    uint32_t *c_perm; /* order=bfs: block number -> store id (n); NULL = identity */
     size_t cstride, chead, cbb;
     uint32_t cW, cnblk;
 } cn_hnsw_t;
@@ -89,6 +90,10 @@ typedef struct cn_hnsw_scratch {
     /* search, layout=colocated: approximate scores of one node's neighbours
      * (cnblk * cW floats) */
     float *approx;
+    /* ... and the ef best estimates admitted so far (max-heap, cap >= ef):
+     * a neighbour whose estimate is not among them is not queued, as a
+     * plain search skips one that is not among its ef best distances */
+    cn_heap_t ebest;
     /* search, early termination (search parameter `patience`, 0 = off): the
      * k best scores so far (max-heap, cap >= k) */
     size_t patience;

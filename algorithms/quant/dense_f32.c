@@ -98,9 +98,15 @@ static void ev_destroy(cn_evaluator_t *e) {
     cn_free(ev);
 }
 
+static void ev_prefetch(cn_evaluator_t *e, uint32_t id) {
+    dense_eval_t *ev = (dense_eval_t *)e;
+    const char *row = (const char *)(ev->data + (size_t)id * ev->dim);
+    for (size_t o = 0; o < (size_t)ev->dim * sizeof(float); o += 64) __builtin_prefetch(row + o);
+}
+
 static const cn_evaluator_ops_t dense_eval_ops = {
     ev_set_query, ev_set_query_id, ev_dist,      ev_dist_batch,
-    ev_dist_range, ev_dist_pairs,  ev_destroy,
+    ev_dist_range, ev_dist_pairs,  ev_destroy,   ev_prefetch,
 };
 
 static cn_status_t dense_evaluator_create(const cn_store_t *s, cn_evaluator_t **out, char *err,

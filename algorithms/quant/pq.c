@@ -313,6 +313,7 @@ static void ev_destroy(cn_evaluator_t *e) {
 static const cn_evaluator_ops_t pq_eval_ops = {
     ev_set_query, ev_set_query_id, ev_dist,      ev_dist_batch,
     ev_dist_range, ev_dist_pairs,  ev_destroy,
+    NULL, /* no prefetch */
 };
 
 cn_status_t cn_pq_evaluator_create_at(const cn_store_t *s, cn_simd_level_t level,

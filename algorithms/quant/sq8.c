@@ -193,6 +193,7 @@ static void ev_destroy(cn_evaluator_t *e) {
 static const cn_evaluator_ops_t sq8_eval_ops = {
     ev_set_query, ev_set_query_id, ev_dist,       ev_dist_batch,
     ev_dist_range, ev_dist_pairs,  ev_destroy,
+    NULL, /* no prefetch */
 };
 
 static cn_status_t eval_create(const cn_store_t *s, const cn_sq8_kernels_t *k,

@@ -23,6 +23,7 @@
  *     dist_range (several starts and lengths) equal dist (same bits or within
  *     1e-6 relative); dist_pairs within twice the declared bound of
  *     set_query_id + dist; dist_pairs leaves the current query untouched;
+ *     the optional prefetch op accepts every id and changes no score;
  *   - persistence: cn_store_save / cn_store_load give the same store name and
  *     shape, bit-identical decode, dist_range, dist_pairs and set_query_id
  *     scores, and -- once the store's drop_build_scratch (if any) has run --
@@ -297,6 +298,12 @@ static void check_scores(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, cons
     ev->ops->dist_batch(ev, ids, 1, tmp);
     CHECK(r, same(tmp[0], single[n - 1]), "dist_batch of one id %u = %.9g, dist = %.9g", n - 1,
           (double)tmp[0], (double)single[n - 1]);
+    /* the optional prefetch is a hint: every id, and dist is unchanged */
+    if (ev->ops->prefetch) {
+        for (uint32_t i = 0; i < n; i++) ev->ops->prefetch(ev, i);
+        for (uint32_t i = 0; i < n; i += 1 + n / 16)
+            CHECK(r, ev->ops->dist(ev, i) == single[i], "dist(%u) changed after prefetch", i);
+    }
     /* range: several starts and lengths */
     const uint32_t starts[4] = {0, 1, n / 2, n - 1};
     for (int s = 0; s < 4; s++) {

@@ -111,7 +111,7 @@ static void br_eval_destroy(cn_evaluator_t *e) {
 }
 static const cn_evaluator_ops_t br_eval_ops = {br_set_query,  br_set_query_id, br_dist,
                                                br_dist_batch, br_dist_range,   br_dist_pairs,
-                                               br_eval_destroy};
+                                               br_eval_destroy, NULL};
 
 static cn_status_t br_evaluator(const cn_store_t *s, cn_evaluator_t **out, char *err,
                                 size_t len) {

@@ -379,6 +379,95 @@ static void test_build_params_preserved(void **state) {
     free(base);
 }
 
+/* Derived build parameters (CN_PARAM_F_DERIVED: HNSW layout, order) shape
+ * only what bind derives, so one saved graph loads as any of them
+ * (cn_index_load_as) -- what lets the harness's cache share one build --
+ * and nothing else may differ. */
+static void test_load_as_derived(void **state) {
+    (void)state;
+    char err[ERRLEN] = "", buf[256], path[1024];
+    assert_int_equal(cn_index_structure_params(
+                         "hnsw", "M=8;layout=colocated;ef_construction=64;order=bfs", buf,
+                         sizeof buf),
+                     CN_OK);
+    assert_string_equal(buf, "M=8;ef_construction=64");
+    assert_int_equal(cn_index_structure_params("hnsw", "layout=colocated", buf, sizeof buf),
+                     CN_OK);
+    assert_string_equal(buf, "");
+    assert_int_equal(cn_index_structure_params("flat", "", buf, sizeof buf), CN_OK);
+    assert_string_equal(buf, "");
+    assert_int_equal(cn_index_structure_params("no-such-index", "M=8", buf, sizeof buf),
+                     CN_EINVAL);
+    assert_int_equal(cn_index_structure_params("hnsw", "M=8;ef_construction=64", buf, 5),
+                     CN_EINVAL);
+
+    const uint32_t n = under_valgrind() ? 400 : 2000, d = 16, nq = 30;
+    float *base = cn_test_random_matrix(n, d, 41);
+    float *queries = cn_test_random_matrix(nq, d, 42);
+    cn_store_t *full = NULL, *codes = NULL;
+    assert_int_equal(cn_store_dense_create(&full, base, n, d, CN_METRIC_L2, err, sizeof err),
+                     CN_OK);
+    cn_quantizer_t *q = NULL;
+    cn_param_t qi[1] = {pint("subspaces", 8)};
+    cn_params_t qp = {qi, 1};
+    if (cn_quantizer_create(&q, "pq4fs", CN_METRIC_L2, d, &qp, err, sizeof err) != CN_OK ||
+        q->ops->train(q, full, err, sizeof err) != CN_OK ||
+        q->ops->encode(q, full, &codes, err, sizeof err) != CN_OK)
+        fail_msg("pq4fs: %s", err);
+    cn_quantizer_destroy(q);
+
+    /* the graph saved as built: adjacency layout over the full vectors */
+    cn_param_t it[3] = {pint("M", 8), pint("ef_construction", 64), pint("seed", 5)};
+    cn_params_t bp = {it, 3};
+    cn_index_t *adj = NULL, *direct = NULL, *as = NULL;
+    assert_int_equal(cn_index_create(&adj, "hnsw", CN_METRIC_L2, d, &bp, err, sizeof err),
+                     CN_OK);
+    assert_int_equal(cn_index_build(adj, full, full, NULL, 1, err, sizeof err), CN_OK);
+    tmp_path(path, sizeof path, "derived.cnidx");
+    save_ok(adj, path);
+    /* the same graph built co-located from the start (one thread: same graph) */
+    cn_param_t it2[5] = {pint("M", 8), pint("ef_construction", 64), pint("seed", 5),
+                         {.key = "layout", .type = CN_PARAM_STRING, .s = "colocated"},
+                         {.key = "order", .type = CN_PARAM_STRING, .s = "bfs"}};
+    cn_params_t bp2 = {it2, 5};
+    assert_int_equal(cn_index_create(&direct, "hnsw", CN_METRIC_L2, d, &bp2, err, sizeof err),
+                     CN_OK);
+    assert_int_equal(cn_index_build(direct, full, codes, full, 1, err, sizeof err), CN_OK);
+
+    if (cn_index_load_as(&as, path, direct->build_params, err, sizeof err) != CN_OK)
+        fail_msg("load_as: %s", err);
+    assert_string_equal(as->build_params, direct->build_params);
+    /* loaded over the full vectors: co-located needs packed blocks */
+    cn_search_ctx_t *ctx = NULL;
+    assert_int_equal(cn_search_ctx_create(as, &ctx, err, sizeof err), CN_EINVAL);
+    assert_non_null(strstr(err, "has none"));
+    assert_int_equal(cn_index_rebind(as, codes, full, err, sizeof err), CN_OK);
+    assert_same_results(direct, as, queries, nq, d, 10, 40);
+    assert_int_equal(as->ops->bytes(as), direct->ops->bytes(direct));
+
+    /* NULL = as saved; anything but derived parameters must match */
+    cn_index_t *same = NULL;
+    assert_int_equal(cn_index_load_as(&same, path, NULL, err, sizeof err), CN_OK);
+    assert_string_equal(same->build_params, adj->build_params);
+    cn_index_destroy(same);
+    same = NULL;
+    err[0] = 0;
+    assert_int_equal(cn_index_load_as(&same, path, "M=9;ef_construction=64;seed=5", err,
+                                      sizeof err),
+                     CN_EINVAL);
+    assert_null(same);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "more than derived parameters"));
+
+    cn_index_destroy(adj);
+    cn_index_destroy(direct);
+    cn_index_destroy(as);
+    cn_store_release(codes);
+    cn_store_release(full);
+    free(base);
+    free(queries);
+}
+
 static void test_reproducible_files(void **state) {
     (void)state;
     const uint32_t n = under_valgrind() ? 500 : 3000, d = 16;
@@ -876,6 +965,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_roundtrip_hnsw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_flat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_params_preserved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_as_derived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reproducible_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_odd_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),

@@ -114,7 +114,7 @@ static void bf_eval_destroy(cn_evaluator_t *e) {
 }
 static const cn_evaluator_ops_t bf_eval_ops = {bf_set_query,  bf_set_query_id, bf_dist,
                                                bf_dist_batch, bf_dist_range,   bf_dist_pairs,
-                                               bf_eval_destroy};
+                                               bf_eval_destroy, NULL};
 
 static cn_status_t bf_evaluator(const cn_store_t *s, cn_evaluator_t **out, char *err,
                                 size_t errlen) {

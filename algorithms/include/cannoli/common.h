@@ -83,6 +83,14 @@ void cn_free(void *ptr); /* NULL-safe */
  * cn_aligned_free. size may be 0 (returns a valid unique pointer). */
 void *cn_aligned_alloc(size_t size);
 void cn_aligned_free(void *ptr);
+/* After a large block has been filled at once (an index or store read from
+ * a file): asks the kernel to put its whole 2 MiB extents on huge pages now
+ * (Linux MADV_COLLAPSE) instead of whenever khugepaged gets to them, so a
+ * loaded index is searched as fast as a freshly built one from its first
+ * query. Blocks under 8 MiB, CANNOLI_HUGEPAGES=0, other systems and a
+ * refusal (no free huge page) leave everything as it was: only speed is at
+ * stake. Returns the bytes the call covered (0 when it did nothing). */
+size_t cn_mem_settle(void *p, size_t size);
 /* strdup through the hook. */
 char *cn_strdup(const char *s);
 

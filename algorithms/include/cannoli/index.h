@@ -197,6 +197,17 @@ cn_status_t cn_index_save(const cn_index_t *ix, const char *path, char *err, siz
 /* Loads a file written by cn_index_save. Wrong magic/version, truncation or a
  * checksum mismatch is CN_EFORMAT with a message naming the file. */
 cn_status_t cn_index_load(cn_index_t **out, const char *path, char *err, size_t errlen);
+/* The same, created with `build_params` ("k=v;..." as cn_index_t.build_params)
+ * instead of the ones the file was saved with. The two may differ only in
+ * parameters flagged CN_PARAM_F_DERIVED (else CN_EINVAL naming both): a graph
+ * saved with layout=adjacency loads as layout=colocated. NULL = as saved. */
+cn_status_t cn_index_load_as(cn_index_t **out, const char *path, const char *build_params,
+                             char *err, size_t errlen);
+/* params ("k=v;...") of index type `index` without its CN_PARAM_F_DERIVED
+ * parameters, into buf (always terminated). Returns CN_EINVAL for an unknown
+ * index type, malformed text or a buf too small. */
+cn_status_t cn_index_structure_params(const char *index, const char *params, char *buf,
+                                      size_t buflen);
 
 void cn_index_destroy(cn_index_t *ix); /* NULL-safe; releases the stores */
 

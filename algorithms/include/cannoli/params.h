@@ -83,6 +83,13 @@ typedef struct cn_param_spec {
  * a search asked for more would silently widen to it, and a row would name a
  * value its search did not use. */
 #define CN_PARAM_F_RESULT_POOL 1u
+/* CN_PARAM_F_DERIVED (index build parameters): the parameter shapes only
+ * what the index derives in its bind op from the built structure and its
+ * stores (HNSW's layout and order), never the structure itself: indexes
+ * built with different values of it are identical but for the parameter, so
+ * one built graph serves them all (cn_index_structure_params,
+ * cn_index_load_as; the harness's index cache shares the graph). */
+#define CN_PARAM_F_DERIVED 2u
 
 /* Checks every item of p whose key has role `role` in the schema:
  * unknown keys (not in the schema at all) -> CN_ENOTFOUND,

@@ -55,6 +55,10 @@ typedef struct cn_evaluator_ops {
     void (*dist_pairs)(cn_evaluator_t *ev, uint32_t a, const uint32_t *ids, size_t n,
                        float *out);
     void (*destroy)(cn_evaluator_t *ev);
+    /* Optional (NULL for none): starts loading what dist(id) will read, so a
+     * caller that knows its next id early (a graph's next candidate) does
+     * not wait for it. A hint: no effect on any score. */
+    void (*prefetch)(cn_evaluator_t *ev, uint32_t id);
 } cn_evaluator_ops_t;
 
 /* Base of every evaluator; implementations embed it as their first member. */
