@@ -255,12 +255,15 @@ static cn_status_t hnsw_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, cha
     if (h->colocated && ix->n > 0 && !h->colo)
         return cn_error(err, errlen, CN_EINVAL,
                         "hnsw: layout=colocated needs a search store with packed code blocks "
-                        "(quantizer pq4fs); store '%s' has none",
+                        "(quantizer pq4fs or rabitq); store '%s' has none",
                         ix->store->ops->name);
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)cn_calloc(1, sizeof *sc);
     if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK ||
         (h->colo && !(sc->approx = (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW *
-                                                              sizeof(float))))) {
+                                                              sizeof(float)))) ||
+        (h->colo && ix->store->ops->blocks->score_lb &&
+         !(sc->approx_lo =
+               (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW * sizeof(float))))) {
         if (sc) {
             cn_hnsw_scratch_free(sc);
             cn_free(sc);
@@ -277,6 +280,8 @@ static void hnsw_ctx_free(cn_search_ctx_t *ctx) {
     if (!sc) return;
     cn_aligned_free(sc->approx);
     sc->approx = NULL;
+    cn_aligned_free(sc->approx_lo);
+    sc->approx_lo = NULL;
     cn_hnsw_scratch_free(sc);
     cn_free(sc);
     ctx->priv = NULL;

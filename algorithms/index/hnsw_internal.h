@@ -89,6 +89,8 @@ typedef struct cn_hnsw_scratch {
     /* search, layout=colocated: approximate scores of one node's neighbours
      * (cnblk * cW floats) */
     float *approx;
+    /* the same, lower bounds (only when the store's blocks have score_lb) */
+    float *approx_lo;
     /* search, early termination (search parameter `patience`, 0 = off): the
      * k best scores so far (max-heap, cap >= k) */
     size_t patience;

@@ -57,7 +57,10 @@
  *     when it is popped for expansion, and only expanded nodes enter the
  *     result heap (ef exact distances); a neighbour is queued when its
  *     estimate beats the ef-th exact distance; the walk stops when the best
- *     queued estimate does not.
+ *     queued estimate does not. A store whose blocks give lower bounds
+ *     (cn_block_ops_t.score_lb, rabitq) queues a neighbour when its lower
+ *     bound beats the ef-th exact distance instead, still ordered by the
+ *     estimate.
  * With order=bfs the blocks are numbered in breadth-first order: the walk
  * (visited set, candidate queue) runs on block numbers, a block's header
  * holds its node's store id, and results and exact distances use store ids.
@@ -79,8 +82,12 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     }
     const cn_block_ops_t *bo = h->base.store->ops->blocks;
     float (*const score)(cn_evaluator_t *, const uint8_t *, float *) = bo->score;
+    void (*const score_lb)(cn_evaluator_t *, const uint8_t *, float *, float *) = bo->score_lb;
     uint64_t ndist = 1, nhops = 0, ndropped = 0, nexact = 1;
     float *nd = sc->nd, *approx = sc->approx;
+    /* with score_lb: a neighbour is queued when its lower bound beats the
+     * ef-th exact distance (its priority is still the estimate) */
+    float *lo = score_lb ? sc->approx_lo : approx;
 
     uint32_t cur = h->entry;
     float dcur = fev->ops->dist(fev, cur);
@@ -134,14 +141,20 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
         const uint32_t *l = (const uint32_t *)node;
         const uint32_t cnt = l[0];
         nhops++;
-        for (uint32_t t = 0; t * W < cnt; t++)
-            score(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W);
+        if (score_lb) {
+            for (uint32_t t = 0; t * W < cnt; t++)
+                score_lb(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W,
+                         lo + (size_t)t * W);
+        } else {
+            for (uint32_t t = 0; t * W < cnt; t++)
+                score(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W);
+        }
         ndist += cnt;
         for (uint32_t j = 0; j < cnt; j++) {
             const uint32_t v = l[1 + j];
             if (cn_visited_test_and_set(vis, v)) continue;
             const float e = approx[j];
-            if (!(e < bound)) continue;
+            if (!(lo[j] < bound)) continue;
             if (cand->size < cand->cap || cn_heap_reserve(cand, 2 * cand->cap) == CN_OK)
                 cn_minheap_push(cand, e, v);
             else
