@@ -90,6 +90,7 @@ typedef struct rbq_store {
     float eps0;
     float *centroid; /* Dp (zero beyond dim) */
     float *rot;      /* Dp x Dp, row-major */
+    float *rott;     /* its transpose (recomputed on load): P v column by column */
     uint8_t *codes;  /* nblocks x bb */
 } rbq_store_t;
 
@@ -119,10 +120,24 @@ static inline const float *blk_factors(const rbq_store_t *rs, const uint8_t *blk
     return (const float *)(const void *)(blk + (size_t)rs->M * 16);
 }
 
+/* out[0..Dp) = P v for v of dim floats (zero beyond), accumulated in double
+ * column by column (the transposed copy: contiguous, vectorises); acc: Dp
+ * doubles of scratch. */
+static void rotate(const rbq_store_t *rs, const float *v, float *out, double *acc) {
+    const size_t dim = rs->base.dim, Dp = rs->Dp;
+    for (size_t i = 0; i < Dp; i++) acc[i] = 0.0;
+    for (size_t j = 0; j < dim; j++) {
+        const float *col = rs->rott + j * Dp;
+        const double vj = v[j];
+        for (size_t i = 0; i < Dp; i++) acc[i] += (double)col[i] * vj;
+    }
+    for (size_t i = 0; i < Dp; i++) out[i] = (float)acc[i];
+}
+
 /* ---- query preparation -------------------------------------------------------------- */
 
 /* x: dim floats as the store sees the query. Fills lut and the constants;
- * buf: 2 x Dp floats of scratch. */
+ * buf: 2 x Dp floats then Dp doubles of scratch. */
 static void prepare(const rbq_store_t *rs, const float *x, float *lut, float *qconst,
                     float *half, float *qnorm, float *buf) {
     const size_t dim = rs->base.dim, Dp = rs->Dp, M = rs->M;
@@ -142,14 +157,9 @@ static void prepare(const rbq_store_t *rs, const float *x, float *lut, float *qc
         }
     }
     for (size_t j = dim; j < Dp; j++) v[j] = 0.0f;
+    rotate(rs, v, qr, (double *)(void *)(buf + 2 * Dp));
     double h = 0;
-    for (size_t i = 0; i < Dp; i++) {
-        const float *p = rs->rot + i * Dp;
-        double s = 0;
-        for (size_t j = 0; j < dim; j++) s += (double)p[j] * v[j];
-        qr[i] = (float)s;
-        h += qr[i];
-    }
+    for (size_t i = 0; i < Dp; i++) h += qr[i];
     for (size_t s = 0; s < M; s++) {
         float *l = lut + s * 16;
         const float *w = qr + 4 * s;
@@ -282,7 +292,7 @@ static void ev_dist_pairs(cn_evaluator_t *e, uint32_t a, const uint32_t *ids, si
                           float *out) {
     rbq_eval_t *ev = (rbq_eval_t *)e;
     const rbq_store_t *rs = ev->rs;
-    float *x = ev->buf + 3 * (size_t)rs->Dp; /* the current query's state stays untouched */
+    float *x = ev->buf + 5 * (size_t)rs->Dp; /* the current query's state stays untouched */
     float qc, h, qn;
     decode_id(rs, a, x);
     prepare(rs, x, ev->pair_lut, &qc, &h, &qn, ev->buf + rs->Dp);
@@ -321,9 +331,9 @@ static cn_status_t rbq_evaluator_create(const cn_store_t *s, cn_evaluator_t **ou
     ev->q.lut = cn_aligned_alloc(M * 16 * sizeof(float));
     ev->q.lut8 = cn_aligned_alloc(M * 16);
     ev->pair_lut = cn_aligned_alloc(M * 16 * sizeof(float));
-    /* [0, Dp): query / decoded vector; [Dp, 3 Dp): prepare's scratch;
-     * [3 Dp, 4 Dp): dist_pairs' decoded anchor */
-    ev->buf = cn_aligned_alloc(4 * Dp * sizeof(float));
+    /* [0, Dp): query / decoded vector; [Dp, 5 Dp): prepare's scratch (2 Dp
+     * floats, Dp doubles); [5 Dp, 6 Dp): dist_pairs' decoded anchor */
+    ev->buf = cn_aligned_alloc(6 * Dp * sizeof(float));
     if (!ev->q.lut || !ev->q.lut8 || !ev->pair_lut || !ev->buf) {
         ev_destroy(&ev->base);
         return cn_error(err, errlen, CN_ENOMEM, "out of memory creating an evaluator");
@@ -331,7 +341,7 @@ static cn_status_t rbq_evaluator_create(const cn_store_t *s, cn_evaluator_t **ou
     /* Until a query is set, every distance is the vector's f_add (defined). */
     memset(ev->q.lut, 0, M * 16 * sizeof(float));
     memset(ev->q.lut8, 0, M * 16);
-    memset(ev->buf, 0, 4 * Dp * sizeof(float));
+    memset(ev->buf, 0, 6 * Dp * sizeof(float));
     ev->q.inv_a = 1.0f;
     ev->q.sbound = 1e-30f;
     *out = &ev->base;
@@ -371,12 +381,16 @@ static inline float block_scores(rbq_eval_t *ev, const uint8_t *block, float *ou
     ev->k->block(block, q->lut8, rs->M, sums);
     const float *f = blk_factors(rs, block);
     const float bias = q->bias, inv = q->inv_a, qc = q->qconst, h = q->half;
-    float rmax = 0.0f, amax = 0.0f;
     for (size_t v = 0; v < RBQ_W; v++) {
         const float S = bias + (float)(int32_t)sums[v] * inv;
         out[v] = (f[v] + qc) + f[RBQ_W + v] * (S - h);
-        rmax = fmaxf(rmax, fabsf(f[RBQ_W + v]));
-        amax = fmaxf(amax, fabsf(f[v]));
+    }
+    /* factors are finite (checked on load): plain compares vectorise */
+    float rmax = 0.0f, amax = 0.0f;
+    for (size_t v = 0; v < RBQ_W; v++) {
+        const float r = fabsf(f[RBQ_W + v]), a = fabsf(f[v]);
+        rmax = r > rmax ? r : rmax;
+        amax = a > amax ? a : amax;
     }
     /* |S8 - S| <= sbound; float rounding of the remaining terms. */
     const float sm = q->smag + q->sbound + fabsf(h);
@@ -410,7 +424,7 @@ static const cn_block_ops_t rbq_block_ops = {
 static size_t rbq_bytes(const cn_store_t *s) {
     const rbq_store_t *rs = (const rbq_store_t *)s;
     return sizeof *rs + rs->nblocks * rs->bb + (size_t)rs->Dp * sizeof(float) +
-           (size_t)rs->Dp * rs->Dp * sizeof(float);
+           2 * (size_t)rs->Dp * rs->Dp * sizeof(float);
 }
 
 static void rbq_decode(const cn_store_t *s, uint32_t i, float *out) {
@@ -455,6 +469,7 @@ static void rbq_destroy(cn_store_t *s) {
     rbq_store_t *rs = (rbq_store_t *)s;
     cn_aligned_free(rs->centroid);
     cn_aligned_free(rs->rot);
+    cn_aligned_free(rs->rott);
     cn_aligned_free(rs->codes);
     cn_free(rs);
 }
@@ -488,8 +503,9 @@ static cn_status_t store_alloc(rbq_store_t **out, cn_metric_t metric, uint32_t n
     rs->nblocks = ((size_t)n + RBQ_W - 1) / RBQ_W;
     rs->centroid = cn_aligned_alloc((size_t)rs->Dp * sizeof(float));
     rs->rot = cn_aligned_alloc((size_t)rs->Dp * rs->Dp * sizeof(float));
+    rs->rott = cn_aligned_alloc((size_t)rs->Dp * rs->Dp * sizeof(float));
     rs->codes = cn_aligned_alloc(rs->nblocks > 0 ? rs->nblocks * rs->bb : 64);
-    if (!rs->centroid || !rs->rot || !rs->codes) {
+    if (!rs->centroid || !rs->rot || !rs->rott || !rs->codes) {
         rbq_destroy(&rs->base);
         return cn_error(err, errlen, CN_ENOMEM,
                         "rabitq store: out of memory for %u vectors of dimension %u", n, dim);
@@ -498,6 +514,12 @@ static cn_status_t store_alloc(rbq_store_t **out, cn_metric_t metric, uint32_t n
     memset(rs->codes, 0, rs->nblocks * rs->bb);
     *out = rs;
     return CN_OK;
+}
+
+static void transpose_rot(rbq_store_t *rs) {
+    const size_t Dp = rs->Dp;
+    for (size_t i = 0; i < Dp; i++)
+        for (size_t j = 0; j < Dp; j++) rs->rott[j * Dp + i] = rs->rot[i * Dp + j];
 }
 
 static int all_finite(const float *x, size_t n) {
@@ -552,6 +574,7 @@ static cn_status_t rbq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric
         return cn_error(err, errlen, CN_EFORMAT, "%s: rabitq store has a non-finite %s value",
                         path, bad);
     }
+    transpose_rot(rs);
     *out = &rs->base;
     return CN_OK;
 }
@@ -637,7 +660,8 @@ static cn_status_t rbq_train(cn_quantizer_t *qq, const cn_store_t *full, char *e
     return CN_OK;
 }
 
-/* Codes and factors of vector x into slot v of block blk; scratch: 2 x Dp. */
+/* Codes and factors of vector x into slot v of block blk; scratch: 2 x Dp
+ * floats then Dp doubles. */
 static void encode_one(const rbq_store_t *rs, const float *x, uint8_t *blk, unsigned v,
                        float *scratch) {
     const size_t dim = rs->base.dim, Dp = rs->Dp, M = rs->M;
@@ -647,14 +671,12 @@ static void encode_one(const rbq_store_t *rs, const float *x, uint8_t *blk, unsi
         r[j] = x[j] - rs->centroid[j];
         rn2 += (double)r[j] * r[j];
     }
+    const double *pr = (const double *)(const void *)(scratch + 2 * Dp);
+    rotate(rs, r, u, (double *)(void *)(scratch + 2 * Dp));
     double un2 = 0, uabs = 0;
     for (size_t i = 0; i < Dp; i++) {
-        const float *p = rs->rot + i * Dp;
-        double s = 0;
-        for (size_t j = 0; j < dim; j++) s += (double)p[j] * r[j];
-        u[i] = (float)s;
-        un2 += s * s;
-        uabs += fabs(s);
+        un2 += pr[i] * pr[i];
+        uabs += fabs(pr[i]);
     }
     float *f = (float *)(void *)(blk + M * 16);
     const int l2 = rs->base.metric == CN_METRIC_L2;
@@ -667,7 +689,7 @@ static void encode_one(const rbq_store_t *rs, const float *x, uint8_t *blk, unsi
     }
     for (size_t s = 0; s < M; s++) {
         unsigned c = 0;
-        for (unsigned j = 0; j < 4; j++) c |= (u[4 * s + j] > 0.0f ? 1u : 0u) << j;
+        for (unsigned j = 0; j < 4; j++) c |= (pr[4 * s + j] > 0.0 ? 1u : 0u) << j;
         blk[s * 16 + (v & 15)] |= (uint8_t)(c << (v < 16 ? 0 : 4));
     }
     const double rn = sqrt(rn2), sq = sqrt((double)Dp);
@@ -694,9 +716,10 @@ static cn_status_t rbq_encode(const cn_quantizer_t *qq, cn_store_t *full, cn_sto
     if (st != CN_OK) return st;
     memcpy(rs->centroid, q->centroid, dim * sizeof(float));
     memcpy(rs->rot, q->rot, Dp * Dp * sizeof(float));
+    transpose_rot(rs);
     const long lnb = (long)rs->nblocks;
     const int nt = omp_get_max_threads() > 0 ? omp_get_max_threads() : 1;
-    float *scratch = cn_aligned_alloc((size_t)nt * 2 * Dp * sizeof(float));
+    float *scratch = cn_aligned_alloc((size_t)nt * 4 * Dp * sizeof(float));
     if (!scratch) {
         rbq_destroy(&rs->base);
         return cn_error(err, errlen, CN_ENOMEM, "quantizer 'rabitq': out of memory encoding");
@@ -704,7 +727,7 @@ static cn_status_t rbq_encode(const cn_quantizer_t *qq, cn_store_t *full, cn_sto
     /* One block per iteration: a block is written by one thread only. */
 #pragma omp parallel for schedule(static, 8) num_threads(nt)
     for (long b = 0; b < lnb; b++) {
-        float *sc = scratch + (size_t)omp_get_thread_num() * 2 * Dp;
+        float *sc = scratch + (size_t)omp_get_thread_num() * 4 * Dp;
         uint8_t *blk = rs->codes + (size_t)b * rs->bb;
         for (unsigned v = 0; v < RBQ_W; v++) {
             size_t i = (size_t)b * RBQ_W + v;
