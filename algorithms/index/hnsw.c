@@ -513,7 +513,8 @@ static const cn_param_spec_t hnsw_params[] = {
     {"layout", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "adjacency", "adjacency|colocated",
      "level-0 layout: adjacency lists only (neighbours scored through the search store), or "
      "colocated: each node's block also holds its neighbours' packed codes (search store with "
-     "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
+     "packed blocks, e.g. pq4fs, rabitq), scored per hop with one block-kernel call (rabitq: "
+     "neighbours pruned on its lower bounds); expanded nodes get "
      "exact distances from the full-precision (rerank) store",
      0},
     {"order", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "none", "none|bfs",
