@@ -539,7 +539,7 @@ static cn_status_t rbq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric
         return cn_error(err, errlen, CN_EFORMAT, "%s: rabitq store header is truncated", path);
     if (magic != RBQ_MAGIC)
         return cn_error(err, errlen, CN_EFORMAT, "%s: rabitq store has a bad magic number", path);
-    if (dim == 0 || Dp != pad_dim(dim))
+    if (dim == 0 || dim > 65536 || Dp != pad_dim(dim))
         return cn_error(err, errlen, CN_EFORMAT,
                         "%s: rabitq store has padded dimension %u for dimension %u", path, Dp,
                         dim);

@@ -13,7 +13,9 @@
  *     exact at full precision): recall@10 on the SIFT 10k fixture (random
  *     data when absent), identical results after save/load; l2 / ip / cosine
  *     against the adjacency layout re-ranked;
- *   - parameters: eps0 must be > 0; the store remembers it.
+ *   - the loader: wrong shapes, bad header fields, non-finite centroid /
+ *     rotation / factors and truncations are CN_EFORMAT naming the file;
+ *   - parameters: eps0 must be > 0; bytes per vector D'/8 + 12.
  * Every test runs under the counting allocator and leaves zero live blocks.
  */
 #include <stdarg.h>
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "cannoli/cannoli.h"
+#include "cannoli/registry.h"
 #include "index/hnsw_internal.h"
 
 #define ERRLEN 512
@@ -352,6 +355,153 @@ static void test_hnsw_colocated_metrics(void **state) {
     free(s.qs);
 }
 
+/* ---- files ----------------------------------------------------------------------- */
+
+static void save_payload(const cn_store_t *s, const char *path) {
+    char err[ERRLEN] = "";
+    cn_writer_t w;
+    assert_int_equal(cn_writer_open(&w, path, err, sizeof err), CN_OK);
+    s->ops->save(s, &w);
+    if (cn_writer_close(&w, err, sizeof err) != CN_OK) fail_msg("close: %s", err);
+}
+
+/* Raw payload bytes of a file written through cn_writer (12-byte header,
+ * 8-byte checksum). */
+static unsigned char *read_payload(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 12, SEEK_SET);
+    *len = (size_t)sz - 20;
+    unsigned char *p = malloc(*len + 1);
+    assert_int_equal(fread(p, 1, *len, f), *len);
+    fclose(f);
+    return p;
+}
+
+static void write_payload(const char *path, const unsigned char *p, size_t len) {
+    char err[ERRLEN] = "";
+    cn_writer_t w;
+    assert_int_equal(cn_writer_open(&w, path, err, sizeof err), CN_OK);
+    cn_write(&w, p, len);
+    assert_int_equal(cn_writer_close(&w, err, sizeof err), CN_OK);
+}
+
+static cn_status_t load_payload(const char *path, uint32_t n, uint32_t d, cn_store_t **out,
+                                char *err) {
+    cn_reader_t r;
+    if (cn_reader_open(&r, path, err, ERRLEN) != CN_OK) fail_msg("open: %s", err);
+    cn_status_t st = cn_registry_store_loader("rabitq")(out, &r, CN_METRIC_L2, n, d, err, ERRLEN);
+    cn_reader_close(&r);
+    return st;
+}
+
+/* Loader: wrong claims, bad magic / D' / eps0, non-finite centroid, rotation
+ * and factors, truncations: CN_EFORMAT naming the file, nothing leaked;
+ * random byte flips never crash. */
+static void test_corrupt_payload(void **state) {
+    (void)state;
+    const uint32_t n = 70, d = 13; /* D' = 16, 3 blocks */
+    char err[ERRLEN] = "", path[1024], bad[1024];
+    float *x = cn_test_random_matrix(n, d, 5);
+    cn_store_t *full = dense(x, n, d, CN_METRIC_L2);
+    cn_store_t *s = rbq_of(full);
+    snprintf(path, sizeof path, "%s/rbq_payload.bin", cn_test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/rbq_bad.bin", cn_test_tmpdir());
+    save_payload(s, path);
+    cn_store_t *t = NULL;
+    assert_int_equal(load_payload(path, n, d, &t, err), CN_OK);
+    assert_int_equal(t->ops->bytes(t), s->ops->bytes(s));
+    cn_store_release(t);
+    long live = cn_test_alloc_live();
+    const uint32_t claims[][2] = {{n + 40, d}, {1000000, d}, {n, 17}, {n, 7},
+                                  {n, 1u << 30}, {0xFFFFFFFFu, d}, {n, 0xFFFFFFFFu}};
+    for (size_t c = 0; c < sizeof claims / sizeof claims[0]; c++) {
+        t = NULL;
+        err[0] = 0;
+        cn_status_t st = load_payload(path, claims[c][0], claims[c][1], &t, err);
+        if (st == CN_OK) fail_msg("accepted n=%u dim=%u", claims[c][0], claims[c][1]);
+        assert_int_equal(st, CN_EFORMAT);
+        assert_null(t);
+        if (!strstr(err, "rbq_payload.bin")) fail_msg("message does not name the file: %s", err);
+        assert_int_equal(cn_test_alloc_live(), live);
+    }
+    size_t len;
+    unsigned char *p = read_payload(path, &len);
+    unsigned char *q = malloc(len + 16);
+    const size_t cent = 12, rot = cent + 4 * d, blocks = rot + 4 * 16 * 16;
+    const size_t bb = 4 * 16 + 3 * 32 * 4;
+    struct {
+        const char *what;
+        size_t off; /* float to make NaN (4 bytes), byte to set, or SIZE_MAX */
+        int nan;
+        unsigned char v;
+        size_t cut; /* truncated length, or 0 */
+    } cases[] = {
+        {"magic", 0, 0, 0x00, 0},
+        {"D' 8", 4, 0, 0x08, 0},
+        {"D' huge", 7, 0, 0x7f, 0},
+        {"eps0 0", 8, 1, 0, 0},
+        {"centroid NaN", cent + 4, 1, 0, 0},
+        {"rotation NaN", rot + 4 * 37, 1, 0, 0},
+        {"f_add NaN", blocks + 64 + 4 * 3, 1, 0, 0},
+        {"f_err NaN (unused slot)", blocks + 2 * bb + 64 + 4 * (64 + 31), 1, 0, 0},
+        {"truncated blocks", SIZE_MAX, 0, 0, len - 1},
+        {"truncated rotation", SIZE_MAX, 0, 0, rot + 10},
+        {"header only", SIZE_MAX, 0, 0, 12},
+        {"empty", SIZE_MAX, 0, 0, 5},
+    };
+    assert_int_equal(len, blocks + 3 * bb);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memcpy(q, p, len);
+        size_t ql = cases[c].cut ? cases[c].cut : len;
+        if (cases[c].off != SIZE_MAX) {
+            if (cases[c].nan) {
+                float v = strcmp(cases[c].what, "eps0 0") == 0 ? 0.0f : NAN;
+                memcpy(q + cases[c].off, &v, sizeof v);
+            } else {
+                q[cases[c].off] = cases[c].v;
+            }
+        }
+        write_payload(bad, q, ql);
+        t = NULL;
+        err[0] = 0;
+        cn_status_t st = load_payload(bad, n, d, &t, err);
+        if (st != CN_EFORMAT) fail_msg("%s: got %d (%s)", cases[c].what, (int)st, err);
+        assert_null(t);
+        if (!strstr(err, "rbq_bad.bin"))
+            fail_msg("%s: message does not name the file: %s", cases[c].what, err);
+        assert_int_equal(cn_test_alloc_live(), live);
+    }
+    uint64_t rng = 8;
+    for (int trial = 0; trial < 60; trial++) {
+        memcpy(q, p, len);
+        for (int f = 0; f < 3; f++) q[cn_test_rand(&rng) % len] ^= (unsigned char)(1 + trial);
+        write_payload(bad, q, len);
+        t = NULL;
+        cn_status_t st = load_payload(bad, n, d, &t, err);
+        if (st == CN_OK) {
+            cn_evaluator_t *ev = NULL;
+            assert_int_equal(cn_store_evaluator(t, &ev, err, sizeof err), CN_OK);
+            cn_vec_t v = {.dense = x};
+            assert_int_equal(ev->ops->set_query(ev, &v, err, sizeof err), CN_OK);
+            float o[70];
+            ev->ops->dist_range(ev, 0, n, o);
+            cn_evaluator_destroy(ev);
+            cn_store_release(t);
+        } else {
+            assert_int_equal(st, CN_EFORMAT);
+        }
+        assert_int_equal(cn_test_alloc_live(), live);
+    }
+    free(p);
+    free(q);
+    cn_store_release(s);
+    cn_store_release(full);
+    free(x);
+}
+
 static void test_params(void **state) {
     (void)state;
     char err[ERRLEN] = "";
@@ -374,6 +524,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_flat_equals_scan, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated_metrics, cn_test_alloc_setup, cn_test_alloc_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_payload, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_params, cn_test_alloc_setup, cn_test_alloc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
