@@ -82,7 +82,9 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     }
     const cn_block_ops_t *bo = h->base.store->ops->blocks;
     float (*const score)(cn_evaluator_t *, const uint8_t *, float *) = bo->score;
-    void (*const score_lb)(cn_evaluator_t *, const uint8_t *, float *, float *) = bo->score_lb;
+    /* (approx_lo is allocated with the context when the store has score_lb) */
+    void (*const score_lb)(cn_evaluator_t *, const uint8_t *, float *, float *) =
+        sc->approx_lo ? bo->score_lb : NULL;
     uint64_t ndist = 1, nhops = 0, ndropped = 0, nexact = 1;
     float *nd = sc->nd, *approx = sc->approx;
     /* with score_lb: a neighbour is queued when its lower bound beats the
