@@ -32,6 +32,7 @@
     X(sq8)                       \
     X(pq)                        \
     X(pq4fs)                     \
+    X(rabitq)                    \
     X(sparse)
 
 #define CN_DECLARE_COMPONENT(name) extern const cn_component_t cn_component_##name;

@@ -260,12 +260,15 @@ static cn_status_t hnsw_ctx_init(const cn_index_t *ix, cn_search_ctx_t *ctx, cha
     if (h->colocated && ix->n > 0 && !h->colo)
         return cn_error(err, errlen, CN_EINVAL,
                         "hnsw: layout=colocated needs a search store with packed code blocks "
-                        "(quantizer pq4fs); store '%s' has none",
+                        "(quantizer pq4fs or rabitq); store '%s' has none",
                         ix->store->ops->name);
     cn_hnsw_scratch_t *sc = (cn_hnsw_scratch_t *)cn_calloc(1, sizeof *sc);
     if (!sc || cn_hnsw_scratch_init(h, sc, ix->n, 10, 0) != CN_OK ||
         (h->colo && !(sc->approx = (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW *
-                                                              sizeof(float))))) {
+                                                              sizeof(float)))) ||
+        (h->colo && ix->store->ops->blocks->score_lb &&
+         !(sc->approx_lo =
+               (float *)cn_aligned_alloc((size_t)h->cnblk * h->cW * sizeof(float))))) {
         if (sc) {
             cn_hnsw_scratch_free(sc);
             cn_free(sc);
@@ -282,6 +285,8 @@ static void hnsw_ctx_free(cn_search_ctx_t *ctx) {
     if (!sc) return;
     cn_aligned_free(sc->approx);
     sc->approx = NULL;
+    cn_aligned_free(sc->approx_lo);
+    sc->approx_lo = NULL;
     cn_hnsw_scratch_free(sc);
     cn_free(sc);
     ctx->priv = NULL;
@@ -514,7 +519,8 @@ static const cn_param_spec_t hnsw_params[] = {
     {"layout", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "adjacency", "adjacency|colocated",
      "level-0 layout: adjacency lists only (neighbours scored through the search store), or "
      "colocated: each node's block also holds its neighbours' packed codes (search store with "
-     "packed blocks, e.g. pq4fs), scored per hop with one block-kernel call; expanded nodes get "
+     "packed blocks, e.g. pq4fs, rabitq), scored per hop with one block-kernel call (rabitq: "
+     "neighbours pruned on its lower bounds); expanded nodes get "
      "exact distances from the full-precision (rerank) store",
      CN_PARAM_F_DERIVED},
     {"order", CN_PARAM_STRING, CN_ROLE_BUILD, 0, 0, "none", "none|bfs",

@@ -94,6 +94,8 @@ typedef struct cn_hnsw_scratch {
      * a neighbour whose estimate is not among them is not queued, as a
      * plain search skips one that is not among its ef best distances */
     cn_heap_t ebest;
+    /* the same, lower bounds (only when the store's blocks have score_lb) */
+    float *approx_lo;
     /* search, early termination (search parameter `patience`, 0 = off): the
      * k best scores so far (max-heap, cap >= k) */
     size_t patience;

@@ -56,12 +56,14 @@
  *     node gets its exact distance (fev->dist, one call per expanded node)
  *     when it is popped for expansion, and only expanded nodes enter the
  *     result heap (ef exact distances); a neighbour is queued when its
- *     estimate beats the ef-th exact distance AND is among the ef best
- *     estimates queued so far (sc->ebest: the plain search's rule that a
- *     neighbour must beat its ef best, which bounds the queue from the first
- *     hop instead of only once ef nodes have been expanded; on SIFT1M it
- *     took the search at ef=64 from 8,342 to 11,460 QPS at the same
- *     recall); the walk stops when the best queued estimate does not beat
+ *     estimate (or, for a store whose blocks give lower bounds --
+ *     cn_block_ops_t.score_lb, rabitq -- its lower bound) beats the ef-th
+ *     exact distance AND is among the ef best estimates queued so far
+ *     (sc->ebest: the plain search's rule that a neighbour must beat its ef
+ *     best, which bounds the queue from the first hop instead of only once
+ *     ef nodes have been expanded; on SIFT1M it took pq4fs at ef=64 from
+ *     8,342 to 11,460 QPS at the same recall); the queue is ordered by the
+ *     estimate; the walk stops when the best queued estimate does not beat
  *     the ef-th exact distance;
  *   - when a node is popped, the next candidate's block and (through the
  *     evaluator's optional prefetch op) its full-precision row are
@@ -88,8 +90,14 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     }
     const cn_block_ops_t *bo = h->base.store->ops->blocks;
     float (*const score)(cn_evaluator_t *, const uint8_t *, float *) = bo->score;
+    /* (approx_lo is allocated with the context when the store has score_lb) */
+    void (*const score_lb)(cn_evaluator_t *, const uint8_t *, float *, float *) =
+        sc->approx_lo ? bo->score_lb : NULL;
     uint64_t ndist = 1, nhops = 0, ndropped = 0, nexact = 1;
     float *nd = sc->nd, *approx = sc->approx;
+    /* with score_lb: a neighbour is queued when its lower bound beats the
+     * ef-th exact distance (its priority is still the estimate) */
+    float *lo = score_lb ? sc->approx_lo : approx;
 
     uint32_t cur = h->entry;
     float dcur = fev->ops->dist(fev, cur);
@@ -147,20 +155,29 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
         const uint32_t *l = (const uint32_t *)node;
         const uint32_t cnt = l[0];
         nhops++;
-        for (uint32_t t = 0; t * W < cnt; t++)
-            score(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W);
+        if (score_lb) {
+            for (uint32_t t = 0; t * W < cnt; t++)
+                score_lb(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W,
+                         lo + (size_t)t * W);
+        } else {
+            for (uint32_t t = 0; t * W < cnt; t++)
+                score(ev, node + chead + (size_t)t * cbb, approx + (size_t)t * W);
+        }
         ndist += cnt;
         for (uint32_t j = 0; j < cnt; j++) {
             const uint32_t v = l[1 + j];
             if (cn_visited_test_and_set(vis, v)) continue;
             const float e = approx[j];
-            if (!(e < bound)) continue;
+            const float lb = lo[j]; /* == e without score_lb */
+            if (!(lb < bound)) continue;
             if (ecap) {
                 if (eb->size < ecap) {
                     cn_maxheap_push(eb, e, v);
-                } else if (e < eb->score[0]) {
-                    eb->score[0] = e;
-                    cn_maxheap_sift_down(eb, 0);
+                } else if (lb < eb->score[0]) {
+                    if (e < eb->score[0]) {
+                        eb->score[0] = e;
+                        cn_maxheap_sift_down(eb, 0);
+                    }
                 } else {
                     continue;
                 }

@@ -157,6 +157,7 @@ static const cn_store_ops_t dense_ops = {
     "dense_f32", dense_evaluator_create, dense_bytes, dense_decode, dense_save, dense_destroy,
     NULL, /* no build-only scratch */
     NULL, /* no packed code blocks */
+    NULL, /* scores are those of decode(i) */
 };
 
 static cn_status_t dense_alloc(dense_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,

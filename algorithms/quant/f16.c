@@ -237,6 +237,7 @@ static const cn_store_ops_t f16_store_ops = {
     "dense_f16", f16_evaluator_create, f16_bytes, f16_decode, f16_save, f16_destroy,
     NULL, /* no build-only scratch */
     NULL, /* no packed code blocks */
+    NULL, /* scores are those of decode(i) */
 };
 
 static cn_status_t f16_alloc(f16_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,

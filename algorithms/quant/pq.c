@@ -410,6 +410,7 @@ static void pq_drop_build_scratch(cn_store_t *s) {
 static const cn_store_ops_t pq_store_ops = {
     "pq", pq_evaluator_create, pq_bytes, pq_decode, pq_save, pq_destroy, pq_drop_build_scratch,
     NULL, /* no packed code blocks (8-bit codes; see pq4fs) */
+    NULL, /* scores are those of decode(i) */
 };
 
 /* Allocates a store with codebooks and codes (contents unset). */

@@ -373,6 +373,7 @@ static const cn_block_ops_t pq4_block_ops = {
     .pack = blk_pack,
     .store_blocks = blk_store_blocks,
     .score = blk_score,
+    .score_lb = NULL, /* the block bound is deterministic; no bound on the original */
 };
 
 /* ---- store -------------------------------------------------------------------- */
@@ -409,6 +410,7 @@ static const cn_store_ops_t pq4_store_ops = {
     "pq4fs", pq4_evaluator_create, pq4_bytes, pq4_decode, pq4_save, pq4_destroy,
     NULL, /* no build-only scratch */
     &pq4_block_ops,
+    NULL, /* scores are those of decode(i) */
 };
 
 /* A store with zeroed codes and unset codebooks (cbt filled by the caller

@@ -387,6 +387,7 @@ static const cn_store_ops_t sparse_ops = {
     sparse_destroy,
     NULL, /* no build-only scratch */
     NULL, /* no packed code blocks */
+    NULL, /* scores are those of decode(i) */
 };
 
 static cn_status_t check_metric(cn_metric_t metric, char *err, size_t errlen) {

@@ -274,6 +274,7 @@ static const cn_store_ops_t sq8_store_ops = {
     "sq8", sq8_evaluator_create, sq8_bytes, sq8_decode, sq8_save, sq8_destroy,
     NULL, /* no build-only scratch */
     NULL, /* no packed code blocks */
+    NULL, /* scores are those of decode(i) */
 };
 
 static cn_status_t sq8_alloc(sq8_store_t **out, uint32_t n, uint32_t dim, cn_metric_t metric,

@@ -32,7 +32,12 @@
  *   - packed code blocks (optional, cn_block_ops_t): pack() of each block's
  *     ids equals the store's own block; score() of every block and of a block
  *     packed from scrambled ids is within its returned bound of dist(), for
- *     outside queries and after set_query_id.
+ *     outside queries and after set_query_id; with score_lb (optional), its
+ *     scores equal score()'s, every lo[i] <= out[i], and on stores of 100+
+ *     vectors at most 5% of the lower bounds (outside queries) exceed the
+ *     exact score of the slot's ORIGINAL vector (the bound is probabilistic).
+ *   - score_offset (optional, cn_store_ops_t): every exact score against
+ *     decode(i) above is score(q, decode(i)) + score_offset(i).
  *
  * Parameter sets. Shape constraints (PQ's sub-spaces must divide the
  * dimension, 2^nbits centroids need that many training rows) are declared by
@@ -73,6 +78,7 @@
 #define MAX_ITEMS 32
 #define MAX_SETS 16
 #define SAME_REL 1e-6
+#define LB_MAX_ABOVE 0.05 /* score_lb: largest fraction of bounds above the original's score */
 #define ERRLEN 512
 
 typedef enum { IN_DENSE = 0, IN_SPARSE = 1 } input_t;
@@ -270,6 +276,16 @@ static int same(float a, float b) {
     return fabs((double)a - b) <= SAME_REL * fmax(fabs((double)a), fabs((double)b));
 }
 
+/* The store's query-independent term (cn_store_ops_t.score_offset; 0 without). */
+static double offset_of(const cn_store_t *E, uint32_t i) {
+    return E->ops->score_offset ? (double)E->ops->score_offset(E, i) : 0.0;
+}
+
+/* Lower bounds (cn_block_ops_t.score_lb) against the original vectors. */
+typedef struct lbstat {
+    unsigned long slots, above; /* slots checked, lo above the original's exact score */
+} lbstat_t;
+
 /* ---- one encoded store --------------------------------------------------------------------- */
 
 static void check_scores(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const float *X,
@@ -281,7 +297,7 @@ static void check_scores(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, cons
     for (uint32_t j = 0; j < d; j++) qn2 += q->qhat[j] * q->qhat[j];
     for (uint32_t i = 0; i < n; i++) {
         single[i] = ev->ops->dist(ev, i);
-        double ex = exact_dq(q->qhat, X + (size_t)i * d, d, m);
+        double ex = exact_dq(q->qhat, X + (size_t)i * d, d, m) + offset_of(E, i);
         CHECK(r, within(r, t, single[i], ex, qn2 + xn2[i], 1.0),
               "tolerance: dist(%u) = %.9g, exact score to decode(%u) = %.9g (declared rtol %g, "
               "atol %g)",
@@ -344,7 +360,8 @@ static void check_pairs(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const
             ev->ops->set_query_id(ev, a);
             for (size_t j = 0; j < len; j++) {
                 uint32_t b = ids[j];
-                double ex = exact_ff(X + (size_t)a * d, X + (size_t)b * d, d, m);
+                double ex = exact_ff(X + (size_t)a * d, X + (size_t)b * d, d, m) +
+                            offset_of(E, b);
                 double scale = xn2[a] + xn2[b];
                 tmp[j] = ev->ops->dist(ev, b);
                 CHECK(r, within(r, t, pairs[j], ex, scale, 1.0),
@@ -367,7 +384,7 @@ static void check_pairs(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const
  * and one packed from scrambled ids) is within its returned bound of dist();
  * the same after set_query_id. `single` holds dist(i) of the current query. */
 static void check_blocks(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, const float *single,
-                         uint32_t *ids) {
+                         uint32_t *ids, const cn_store_t *S, const query_t *q, lbstat_t *lb) {
     const cn_block_ops_t *bo = E->ops->blocks;
     if (!bo) return;
     const uint32_t n = E->n, W = bo->width;
@@ -377,6 +394,8 @@ static void check_blocks(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, cons
     if (!bo->pack || !bo->score || !bo->block_bytes || W < 1 || W > 1024 || bb == 0) return;
     uint8_t *blk = malloc(bb);
     float *out = malloc(W * sizeof(float));
+    float *out2 = malloc(W * sizeof(float));
+    float *lo = malloc(W * sizeof(float));
     float *own = malloc((size_t)n * sizeof(float));
     const uint8_t *sb = bo->store_blocks ? bo->store_blocks(E) : NULL;
     for (int pass = 0; pass < 2; pass++) {
@@ -403,6 +422,25 @@ static void check_blocks(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, cons
                       "bound %.9g",
                       pass, i, start / W, (double)out[i], start + i, (double)single[start + i],
                       (double)bound);
+            /* lower bounds: below the slot's score, and (statistically) below
+             * the exact score of the original vector (outside queries) */
+            if (bo->score_lb) {
+                bo->score_lb(ev, which, out2, lo);
+                CHECK(r, memcmp(out, out2, len * sizeof(float)) == 0,
+                      "score_lb (pass %d): its scores of block %u differ from score()'s", pass,
+                      start / W);
+                for (uint32_t i = 0; i < len; i++) {
+                    CHECK(r, lo[i] <= out2[i],
+                          "score_lb (pass %d): slot %u of block %u has lo %.9g > score %.9g",
+                          pass, i, start / W, (double)lo[i], (double)out2[i]);
+                    if (pass == 0 && cn_store_is_dense_f32(S)) {
+                        double ex = exact_dq(q->qhat, cn_store_dense_row(S, start + i), E->dim,
+                                             E->metric);
+                        lb->slots++;
+                        lb->above += (double)lo[i] > ex;
+                    }
+                }
+            }
         }
         uint32_t len = n < W ? n : W;
         for (uint32_t j = 0; j < len; j++) ids[j] = (uint32_t)((j * 7 + 3) % n);
@@ -415,6 +453,8 @@ static void check_blocks(run_t *r, cn_evaluator_t *ev, const cn_store_t *E, cons
     }
     free(blk);
     free(out);
+    free(out2);
+    free(lo);
     free(own);
 }
 
@@ -527,6 +567,7 @@ static void check_store(run_t *r, cn_quantizer_t *q, cn_store_t *S, const data_t
     uint32_t *ids = malloc(cap * sizeof(uint32_t));
     query_t *qs = malloc(N_QUERIES * sizeof *qs);
     cn_evaluator_t *ev = NULL;
+    lbstat_t lb = {0, 0};
     for (uint32_t i = 0; i < n; i++) {
         E->ops->decode(E, i, X + (size_t)i * d);
         xn2[i] = norm2_f(X + (size_t)i * d, d);
@@ -542,8 +583,15 @@ static void check_store(run_t *r, cn_quantizer_t *q, cn_store_t *S, const data_t
         CHECK(r, st == CN_OK, "set_query: %s", e);
         if (st != CN_OK) goto done;
         check_scores(r, ev, E, X, xn2, &qs[qi], t, single, tmp, ids);
-        check_blocks(r, ev, E, single, ids);
+        check_blocks(r, ev, E, single, ids, S, &qs[qi], &lb);
     }
+    /* score_lb's bound holds with high probability: on the suite's data it
+     * may fail for at most LB_MAX_ABOVE of the slots (checked on 100+). */
+    if (lb.slots >= 100)
+        CHECK(r, (double)lb.above <= LB_MAX_ABOVE * (double)lb.slots,
+              "score_lb: %lu of %lu lower bounds are above the exact score of the original "
+              "vector (more than %.0f%%)",
+              lb.above, lb.slots, 100 * LB_MAX_ABOVE);
     check_pairs(r, ev, E, X, xn2, &qs[0], t, tmp2, tmp, ids);
     check_roundtrip(r, E, ev, X, &qs[0], tmp, tmp2, ids);
 done:

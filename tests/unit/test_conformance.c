@@ -53,7 +53,8 @@ typedef enum {
     BREAK_PAIRS,     /* dist_pairs scores the current query, not stored vector a */
     BREAK_ROUNDTRIP, /* the loader changes a value */
     BREAK_IDENTITY,  /* claims identity but copies */
-    BREAK_BYTES      /* a lazily built table counted, never dropped */
+    BREAK_BYTES,     /* a lazily built table counted, never dropped */
+    BREAK_LB         /* score_lb's lower bounds are above the exact scores */
 } brk_t;
 
 static brk_t mode;
@@ -143,8 +144,46 @@ static void br_destroy(cn_store_t *s) {
     cn_store_release(((br_store_t *)s)->inner);
     cn_free(s);
 }
+/* Packed blocks of 4 stored ids (16 bytes): score() is dist() (BREAK_LB:
+ * shifted up by s_i, within the returned bound), score_lb's lo is a little
+ * below it (BREAK_LB: half the shift above the exact score). */
+#define BR_W 4
+static size_t br_block_bytes(const cn_store_t *s) {
+    (void)s;
+    return BR_W * sizeof(uint32_t);
+}
+static void br_pack(const cn_store_t *s, const uint32_t *ids, size_t n, uint8_t *block) {
+    (void)s;
+    memset(block, 0, BR_W * sizeof(uint32_t));
+    memcpy(block, ids, (n < BR_W ? n : BR_W) * sizeof(uint32_t));
+}
+static float br_shift(float d) { return mode == BREAK_LB ? 0.05f * (fabsf(d) + 1.0f) : 0.0f; }
+static float br_score(cn_evaluator_t *e, const uint8_t *block, float *out) {
+    uint32_t ids[BR_W];
+    memcpy(ids, block, sizeof ids);
+    float bound = 0.0f;
+    for (int i = 0; i < BR_W; i++) {
+        float d = br_dist(e, ids[i]), sh = br_shift(d);
+        out[i] = d + sh;
+        bound = fmaxf(bound, 1.01f * sh);
+    }
+    return bound;
+}
+static void br_score_lb(cn_evaluator_t *e, const uint8_t *block, float *out, float *lo) {
+    br_score(e, block, out);
+    for (int i = 0; i < BR_W; i++)
+        lo[i] = mode == BREAK_LB ? out[i] - 0.5f * br_shift(out[i])
+                                 : out[i] - 1e-4f * (fabsf(out[i]) + 1.0f);
+}
+static const cn_block_ops_t br_block_ops = {.width = BR_W,
+                                            .block_bytes = br_block_bytes,
+                                            .pack = br_pack,
+                                            .store_blocks = NULL,
+                                            .score = br_score,
+                                            .score_lb = br_score_lb};
+
 static const cn_store_ops_t br_store_ops = {"broken", br_evaluator, br_bytes, br_decode,
-                                            br_save,  br_destroy,   NULL, NULL};
+                                            br_save,  br_destroy,   NULL, &br_block_ops, NULL};
 
 /* Takes the reference to inner. */
 static cn_store_t *br_wrap(cn_store_t *inner) {
@@ -289,6 +328,10 @@ static void test_suite_catches_bytes(void **state) {
     (void)state;
     expect_failure(BREAK_BYTES, "bytes");
 }
+static void test_suite_catches_lower_bounds(void **state) {
+    (void)state;
+    expect_failure(BREAK_LB, "score_lb");
+}
 
 int main(void) {
     /* The registry loop runs first, before "broken" is registered. */
@@ -302,6 +345,7 @@ int main(void) {
         cmocka_unit_test(test_suite_catches_roundtrip),
         cmocka_unit_test(test_suite_catches_identity),
         cmocka_unit_test(test_suite_catches_bytes),
+        cmocka_unit_test(test_suite_catches_lower_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * are checked against an independent double-precision brute force for the
  * three metrics, with user-facing distances (euclidean distance, inner
  * product, 1 - cos). Also: padding when k > n, k == 0, work counters, the
- * parallel batch search, re-ranking, the store checks of cn_index_build,
+ * parallel batch search, re-ranking, the packed-block scan of every
+ * quantizer with blocks (exactly a dist_range scan's top k), the store checks
+ * of cn_index_build,
  * reference ownership, and leak-freedom under the counting allocator.
  */
 #include <stdarg.h>
@@ -439,6 +441,75 @@ static void test_rerank_same_store(void **state) {
     }
 }
 
+/* ---- packed code blocks, every quantizer that has them ------------------------------- */
+
+static int cmp_f(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* For every registered quantizer whose store has packed blocks (pq4fs,
+ * rabitq, and whatever comes later; schema defaults), flat's block scan
+ * returns exactly the top k of a dist_range scan through the same store, for
+ * l2 / ip / cosine. */
+static void test_block_stores_exact(void **state) {
+    (void)state;
+    const uint32_t n = N() + 17, nq = NQ() / 2 + 1; /* n not a multiple of 32 */
+    char err[ERRLEN] = "";
+    size_t tested = 0;
+    for (size_t ci = 0; ci < cn_registry_count(); ci++) {
+        const cn_component_t *c = cn_registry_at(ci);
+        if (c->kind != CN_COMPONENT_QUANTIZER) continue;
+        for (int mi = 0; mi < 3; mi++) {
+            cn_metric_t m = (cn_metric_t)mi;
+            float *base = cn_test_random_matrix(n, D, 700 + (uint64_t)mi);
+            float *queries = cn_test_random_matrix(nq, D, 800 + (uint64_t)mi);
+            cn_store_t *full = make_store(base, n, D, m), *s = NULL;
+            cn_quantizer_t *q = NULL;
+            if (cn_quantizer_create(&q, c->name, m, D, NULL, err, sizeof err) == CN_OK &&
+                q->ops->train(q, full, err, sizeof err) == CN_OK)
+                q->ops->encode(q, full, &s, err, sizeof err);
+            cn_quantizer_destroy(q);
+            if (s && s->ops->blocks && s->ops->blocks->store_blocks) {
+                tested++;
+                cn_index_t *ix = make_flat(s, NULL);
+                cn_search_ctx_t *ctx = make_ctx(ix, -1);
+                cn_evaluator_t *ev = NULL;
+                assert_int_equal(cn_store_evaluator(s, &ev, err, sizeof err), CN_OK);
+                float *all = malloc(n * sizeof *all);
+                for (uint32_t qi = 0; qi < nq; qi++) {
+                    cn_vec_t v = {.dense = queries + (size_t)qi * D};
+                    uint32_t ids[K];
+                    float dd[K];
+                    size_t found = 0;
+                    assert_int_equal(cn_index_search(ctx, &v, K, ids, dd, &found, err, sizeof err),
+                                     CN_OK);
+                    assert_int_equal(found, K);
+                    assert_int_equal(ev->ops->set_query(ev, &v, err, sizeof err), CN_OK);
+                    ev->ops->dist_range(ev, 0, n, all);
+                    for (unsigned j = 0; j < K; j++)
+                        assert_true(cn_metric_external(m, all[ids[j]]) == dd[j]);
+                    qsort(all, n, sizeof *all, cmp_f);
+                    for (unsigned j = 0; j < K; j++)
+                        if (cn_metric_external(m, all[j]) != dd[j])
+                            fail_msg("%s %s query %u rank %u: flat %g, scan %g", c->name,
+                                     cn_metric_name(m), qi, j, (double)dd[j],
+                                     (double)cn_metric_external(m, all[j]));
+                }
+                free(all);
+                cn_evaluator_destroy(ev);
+                cn_search_ctx_destroy(ctx);
+                cn_index_destroy(ix);
+            }
+            cn_store_release(s);
+            cn_store_release(full);
+            free(base);
+            free(queries);
+        }
+    }
+    assert_true(tested >= 2 * 3); /* pq4fs and rabitq at least */
+}
+
 /* ---- build checks and ownership ------------------------------------------------------ */
 
 static void expect_build_error(cn_index_t *ix, cn_store_t *b, cn_store_t *s, cn_store_t *r,
@@ -583,6 +654,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_single_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rerank_same_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_stores_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_build_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_search_enomem, setup, teardown),

@@ -146,7 +146,7 @@ static void bf_store_destroy(cn_store_t *s) {
 }
 static const cn_store_ops_t bf_store_ops = {"bf16_dropin", bf_evaluator, bf_bytes,
                                             bf_decode_row, bf_save,      bf_store_destroy,
-                                            NULL,          NULL};
+                                            NULL,          NULL,     NULL};
 
 static bf_store_t *bf_alloc(cn_metric_t metric, uint32_t n, uint32_t dim) {
     bf_store_t *bs = cn_calloc(1, sizeof *bs);

@@ -100,6 +100,13 @@ typedef struct cn_block_ops {
      * set_query_id) to the slots of `block`; returns the bound. ev must be an
      * evaluator of this store. No allocation, no locking. */
     float (*score)(cn_evaluator_t *ev, const uint8_t *block, float *out);
+    /* Optional (NULL for none): score() plus lo[0..width), a lower bound of
+     * the exact score of the ORIGINAL (full-precision) vector of each slot,
+     * holding with high probability (a store with a probabilistic error
+     * bound, e.g. RaBitQ: out[i] - bound - eps0 |q| f_err[i]). out is what
+     * score() gives. hnsw layout=colocated queues a neighbour only when its
+     * lo beats the ef-th exact distance. No allocation, no locking. */
+    void (*score_lb)(cn_evaluator_t *ev, const uint8_t *block, float *out, float *lo);
 } cn_block_ops_t;
 
 typedef struct cn_store_ops {
@@ -123,6 +130,12 @@ typedef struct cn_store_ops {
     void (*drop_build_scratch)(cn_store_t *s);
     /* Optional (NULL for none): packed code blocks, see cn_block_ops_t. */
     const cn_block_ops_t *blocks;
+    /* Optional (NULL = 0): the query-independent term the store adds to
+     * score(q, decode(i)) -- l2 stores that keep a vector's true norm next to
+     * its codes (rabitq): dist(i) = score(q, decode(i)) + score_offset(i)
+     * within the declared tolerance, and likewise for stored-to-stored
+     * scores, score(decode(a), decode(b)) + score_offset(b). Slow (tests). */
+    float (*score_offset)(const cn_store_t *s, uint32_t i);
 } cn_store_ops_t;
 
 /* Base of every store; implementations embed it as their first member. */
