@@ -544,7 +544,7 @@ static cn_status_t rbq_load(cn_store_t **out, cn_reader_t *r, cn_metric_t metric
         return cn_error(err, errlen, CN_EFORMAT,
                         "%s: rabitq store has padded dimension %u for dimension %u", path, Dp,
                         dim);
-    if (!isfinite(eps0) || !(eps0 > 0.0f))
+    if (!isfinite(eps0) || !(eps0 >= 0.0f))
         return cn_error(err, errlen, CN_EFORMAT, "%s: rabitq store has an invalid eps0 %g",
                         path, (double)eps0);
     const uint64_t rem = cn_reader_remaining(r);
@@ -779,8 +779,8 @@ static cn_status_t rbq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t
                         "dense)",
                         dim);
     if (seed < 0) return cn_error(err, errlen, CN_EINVAL, "quantizer 'rabitq': seed is negative");
-    if (!(eps0 > 0) || !isfinite(eps0))
-        return cn_error(err, errlen, CN_EINVAL, "quantizer 'rabitq': eps0 = %g must be > 0",
+    if (!(eps0 >= 0) || !isfinite(eps0))
+        return cn_error(err, errlen, CN_EINVAL, "quantizer 'rabitq': eps0 = %g must be >= 0",
                         eps0);
     rbq_quantizer_t *q = cn_calloc(1, sizeof *q);
     if (!q) return cn_error(err, errlen, CN_ENOMEM, "out of memory");
@@ -797,9 +797,10 @@ static cn_status_t rbq_create(cn_quantizer_t **out, cn_metric_t metric, uint32_t
 static const cn_param_spec_t rbq_params[] = {
     {"seed", CN_PARAM_INT, CN_ROLE_BUILD, 0, 9007199254740991.0, "42", NULL,
      "seed of the random rotation", 0},
-    {"eps0", CN_PARAM_FLOAT, CN_ROLE_BUILD, 1e-6, 1000, "1.9", NULL,
+    {"eps0", CN_PARAM_FLOAT, CN_ROLE_BUILD, 0, 1000, "1.9", NULL,
      "confidence of the error bound: |estimate - score| <= eps0 |q| f_err with high "
-     "probability (lower bounds of score_lb, layout=colocated pruning)",
+     "probability (lower bounds of score_lb, layout=colocated pruning); 0 = lower bound = "
+     "estimate (no statistical margin: fewer exact distances, lower recall per ef)",
      0},
 };
 

@@ -15,7 +15,8 @@
  *     against the adjacency layout re-ranked;
  *   - the loader: wrong shapes, bad header fields, non-finite centroid /
  *     rotation / factors and truncations are CN_EFORMAT naming the file;
- *   - parameters: eps0 must be > 0; bytes per vector D'/8 + 12.
+ *   - parameters: eps0 must be >= 0 (0: lower bound = estimate); bytes per
+ *     vector D'/8 + 12.
  * Every test runs under the counting allocator and leaves zero live blocks.
  */
 #include <stdarg.h>
@@ -442,7 +443,7 @@ static void test_corrupt_payload(void **state) {
         {"magic", 0, 0, 0x00, 0},
         {"D' 8", 4, 0, 0x08, 0},
         {"D' huge", 7, 0, 0x7f, 0},
-        {"eps0 0", 8, 1, 0, 0},
+        {"eps0 -1", 8, 1, 0, 0},
         {"centroid NaN", cent + 4, 1, 0, 0},
         {"rotation NaN", rot + 4 * 37, 1, 0, 0},
         {"f_add NaN", blocks + 64 + 4 * 3, 1, 0, 0},
@@ -458,7 +459,7 @@ static void test_corrupt_payload(void **state) {
         size_t ql = cases[c].cut ? cases[c].cut : len;
         if (cases[c].off != SIZE_MAX) {
             if (cases[c].nan) {
-                float v = strcmp(cases[c].what, "eps0 0") == 0 ? 0.0f : NAN;
+                float v = strcmp(cases[c].what, "eps0 -1") == 0 ? -1.0f : NAN;
                 memcpy(q + cases[c].off, &v, sizeof v);
             } else {
                 q[cases[c].off] = cases[c].v;
@@ -506,11 +507,16 @@ static void test_params(void **state) {
     (void)state;
     char err[ERRLEN] = "";
     cn_quantizer_t *q = NULL;
-    cn_param_t bad = {.key = "eps0", .type = CN_PARAM_FLOAT, .f = 0.0};
+    cn_param_t bad = {.key = "eps0", .type = CN_PARAM_FLOAT, .f = -0.5};
     cn_params_t p = {&bad, 1};
     assert_int_not_equal(cn_quantizer_create(&q, "rabitq", CN_METRIC_L2, 8, &p, err, sizeof err),
                          CN_OK);
     assert_null(q);
+    bad.f = 0.0; /* no statistical margin: accepted */
+    assert_int_equal(cn_quantizer_create(&q, "rabitq", CN_METRIC_L2, 8, &p, err, sizeof err),
+                     CN_OK);
+    cn_quantizer_destroy(q);
+    q = NULL;
     assert_int_equal(cn_quantizer_create(&q, "rabitq", CN_METRIC_L2, 13, NULL, err, sizeof err),
                      CN_OK);
     assert_int_equal(q->ops->bytes_per_vector(q), 16 / 8 + 12);
