@@ -42,13 +42,8 @@
 
 #define ERRLEN 512
 
-/* run-tests.sh sets CN_TEST_UNDER_VALGRIND: the data sets shrink to a fifth
- * there (the full sizes take over 10 minutes under memcheck). */
-static size_t sized(size_t n) {
-    const char *v = getenv("CN_TEST_UNDER_VALGRIND");
-    return v && *v && strcmp(v, "0") != 0 ? n / 5 : n;
-}
-
+/* Data sets are cn_test_sized(): a fifth under valgrind (the full sizes take
+ * over 10 minutes under memcheck). */
 static const cn_simd_level_t levels[] = {CN_SIMD_SCALAR, CN_SIMD_AVX2, CN_SIMD_AVX512};
 
 /* Says once per test which levels were not run. */
@@ -291,13 +286,14 @@ static double recall_flat(cn_store_t *s, cn_store_t *full, int rerank, const flo
 static void test_recall_vs_pq(void **state) {
     (void)state;
     size_t n = 0, d = 0, nq = 0, dq = 0;
-    float *x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &n, &d);
-    float *qs = x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", sized(100), &nq, &dq) : NULL;
+    float *x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", cn_test_sized(10000), &n, &d);
+    float *qs =
+        x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", cn_test_sized(100), &nq, &dq) : NULL;
     if (!x || !qs || dq != d) {
         free(x);
         free(qs);
         d = 32;
-        n = sized(5000);
+        n = cn_test_sized(5000);
         x = cn_test_random_matrix(n, d, 5);
         nq = 100;
         qs = cn_test_random_matrix(nq, d, 6);
@@ -328,29 +324,6 @@ static void test_recall_vs_pq(void **state) {
 
 /* ---- HNSW with co-located neighbour codes ---------------------------------------- */
 
-typedef struct knn_set {
-    float *x, *qs;
-    size_t n, d, nq;
-} knn_set_t;
-
-static knn_set_t sift_or_random(size_t dflt_d) {
-    knn_set_t s = {0};
-    size_t dq = 0;
-    s.x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &s.n, &s.d);
-    s.qs = s.x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", sized(100), &s.nq, &dq) : NULL;
-    if (!s.x || !s.qs || dq != s.d) {
-        free(s.x);
-        free(s.qs);
-        s.d = dflt_d;
-        s.n = sized(4000);
-        s.x = cn_test_random_matrix(s.n, s.d, 15);
-        s.nq = 50;
-        s.qs = cn_test_random_matrix(s.nq, s.d, 16);
-        print_message("SIFT fixture absent: random data n=%zu d=%zu\n", s.n, s.d);
-    }
-    return s;
-}
-
 static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
                               cn_store_t *rerank) {
     char err[ERRLEN] = "";
@@ -367,35 +340,6 @@ static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *
 }
 
 /* recall@10 of ix at ef (and rerank); ids/dists of every query into out_* if not NULL. */
-static double recall_ix(const cn_index_t *ix, const knn_set_t *s, int metric, int ef, int rerank,
-                        uint32_t *out_ids, float *out_d, double *dist_per_q) {
-    char err[ERRLEN] = "";
-    cn_search_ctx_t *ctx = NULL;
-    if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
-    cn_param_t sp[2] = {{.key = "ef", .type = CN_PARAM_INT, .i = ef, .f = ef},
-                        {.key = "rerank", .type = CN_PARAM_INT, .i = rerank, .f = rerank}};
-    cn_params_t sps = {sp, 2};
-    if (cn_search_ctx_set_params(ctx, &sps, err, sizeof err) != CN_OK) fail_msg("%s", err);
-    size_t hits = 0;
-    uint64_t work = 0;
-    for (size_t i = 0; i < s->nq; i++) {
-        uint32_t ids[10], gt[10];
-        float dd[10];
-        cn_vec_t v = {.dense = s->qs + i * s->d};
-        if (cn_index_search(ctx, &v, 10, ids, dd, NULL, err, sizeof err) != CN_OK)
-            fail_msg("search: %s", err);
-        work += ctx->stats.ndist;
-        cn_test_brute_knn(s->x, s->n, s->d, s->qs + i * s->d, metric, 10, gt);
-        for (int a = 0; a < 10; a++)
-            for (int b = 0; b < 10; b++) hits += ids[a] == gt[b];
-        if (out_ids) memcpy(out_ids + i * 10, ids, sizeof ids);
-        if (out_d) memcpy(out_d + i * 10, dd, sizeof dd);
-    }
-    if (dist_per_q) *dist_per_q = (double)work / (double)s->nq;
-    cn_search_ctx_destroy(ctx);
-    return (double)hits / (double)(s->nq * 10);
-}
-
 /* Co-located pq4fs at M = d / 4 (d / 8 bytes of code per vector, scored per
  * hop; expanded nodes exact) against the adjacency layout through 8-bit PQ
  * at d / 8 sub-spaces (the same code bytes) re-ranking all ef candidates at
@@ -404,7 +348,7 @@ static double recall_ix(const cn_index_t *ix, const knn_set_t *s, int metric, in
 static void test_hnsw_colocated(void **state) {
     (void)state;
     char err[ERRLEN] = "", path[1024];
-    knn_set_t s = sift_or_random(32);
+    cn_test_knn_set_t s = cn_test_sift_or_random(32);
     cn_store_t *full = dense(s.x, s.n, s.d, CN_METRIC_L2);
     cn_store_t *fs = pq4_of(full, (int)(s.d / 4));
     cn_param_t it[2] = {{.key = "subspaces", .type = CN_PARAM_INT, .i = (long long)(s.d / 8),
@@ -419,8 +363,8 @@ static void test_hnsw_colocated(void **state) {
     uint32_t *ids1 = malloc(s.nq * 10 * sizeof *ids1), *ids2 = malloc(s.nq * 10 * sizeof *ids2);
     float *d1 = malloc(s.nq * 10 * sizeof *d1), *d2 = malloc(s.nq * 10 * sizeof *d2);
     double w_colo = 0, w_adj = 0;
-    double rc = recall_ix(colo, &s, 0, ef, 0, ids1, d1, &w_colo);
-    double ra = recall_ix(adj, &s, 0, ef, ef, NULL, NULL, &w_adj);
+    double rc = cn_test_recall(colo, &s, 0, ef, 0, ids1, d1, &w_colo);
+    double ra = cn_test_recall(adj, &s, 0, ef, ef, NULL, NULL, &w_adj);
     print_message("hnsw M=16 ef=%d (n=%zu d=%zu): colocated pq4fs M=%zu recall@10 %.4f "
                   "(%.0f scores/query); adjacency pq nbits=8 M=%zu rerank=%d %.4f (%.0f)\n",
                   ef, s.n, s.d, s.d / 4, rc, w_colo, s.d / 8, ef, ra, w_adj);
@@ -451,7 +395,7 @@ static void test_hnsw_colocated(void **state) {
     cn_index_t *back = NULL;
     if (cn_index_load(&back, path, err, sizeof err) != CN_OK) fail_msg("load: %s", err);
     assert_int_equal(back->ops->bytes(back), colo->ops->bytes(colo));
-    double rb = recall_ix(back, &s, 0, ef, 0, ids2, d2, NULL);
+    double rb = cn_test_recall(back, &s, 0, ef, 0, ids2, d2, NULL);
     assert_true(rb == rc);
     assert_memory_equal(ids1, ids2, s.nq * 10 * sizeof *ids1);
     assert_memory_equal(d1, d2, s.nq * 10 * sizeof *d1);
@@ -463,7 +407,7 @@ static void test_hnsw_colocated(void **state) {
     /* and rebinding the codes brings the same results back */
     assert_int_equal(cn_index_rebind(back, fs, full, err, sizeof err), CN_OK);
     memset(ids2, 0, s.nq * 10 * sizeof *ids2);
-    recall_ix(back, &s, 0, ef, 0, ids2, d2, NULL);
+    cn_test_recall(back, &s, 0, ef, 0, ids2, d2, NULL);
     assert_memory_equal(ids1, ids2, s.nq * 10 * sizeof *ids1);
     cn_index_destroy(back);
     cn_index_destroy(colo);
@@ -483,8 +427,8 @@ static void test_hnsw_colocated(void **state) {
  * expanded nodes then get the store's own ADC score). */
 static void test_hnsw_colocated_metrics(void **state) {
     (void)state;
-    const size_t n = sized(3000), d = 24;
-    knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
+    const size_t n = cn_test_sized(3000), d = 24;
+    cn_test_knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
     const cn_metric_t ms[3] = {CN_METRIC_L2, CN_METRIC_IP, CN_METRIC_COSINE};
     for (int mi = 0; mi < 3; mi++) {
         cn_store_t *full = dense(s.x, n, d, ms[mi]);
@@ -493,8 +437,8 @@ static void test_hnsw_colocated_metrics(void **state) {
             cn_index_t *colo = hnsw_built("colocated", full, fs, with_full ? full : NULL);
             cn_index_t *adj = hnsw_built("adjacency", full, fs, with_full ? full : NULL);
             int bm = ms[mi] == CN_METRIC_L2 ? 0 : ms[mi] == CN_METRIC_IP ? 1 : 2;
-            double rc = recall_ix(colo, &s, bm, 100, 0, NULL, NULL, NULL);
-            double ra = recall_ix(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);
+            double rc = cn_test_recall(colo, &s, bm, 100, 0, NULL, NULL, NULL);
+            double ra = cn_test_recall(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);
             print_message("%s, %s: colocated recall@10 %.4f, adjacency %.4f\n",
                           cn_metric_name(ms[mi]), with_full ? "full-precision expansions" :
                                                               "ADC expansions",
@@ -534,8 +478,8 @@ static cn_index_t *hnsw_ordered(const char *order, cn_store_t *full, cn_store_t 
 static void test_hnsw_order(void **state) {
     (void)state;
     char err[ERRLEN] = "";
-    const size_t n = sized(3000), d = 24;
-    knn_set_t s = {cn_test_random_matrix(n, d, 31), cn_test_random_matrix(60, d, 32), n, d, 60};
+    const size_t n = cn_test_sized(3000), d = 24;
+    cn_test_knn_set_t s = {cn_test_random_matrix(n, d, 31), cn_test_random_matrix(60, d, 32), n, d, 60};
     cn_store_t *full = dense(s.x, n, d, CN_METRIC_L2);
     cn_store_t *fs = pq4_of(full, 12);
     cn_index_t *a = hnsw_ordered("none", full, fs), *b = hnsw_ordered("bfs", full, fs);
@@ -543,8 +487,8 @@ static void test_hnsw_order(void **state) {
     uint32_t *ia = malloc(s.nq * 10 * sizeof *ia), *ib = malloc(s.nq * 10 * sizeof *ib);
     float *da = malloc(s.nq * 10 * sizeof *da), *db = malloc(s.nq * 10 * sizeof *db);
     double wa = 0, wb = 0;
-    double ra = recall_ix(a, &s, 0, 40, 0, ia, da, &wa);
-    double rb = recall_ix(b, &s, 0, 40, 0, ib, db, &wb);
+    double ra = cn_test_recall(a, &s, 0, 40, 0, ia, da, &wa);
+    double rb = cn_test_recall(b, &s, 0, 40, 0, ib, db, &wb);
     print_message("order none / bfs: recall@10 %.4f / %.4f, %.1f / %.1f scores per query\n", ra,
                   rb, wa, wb);
     assert_memory_equal(ia, ib, s.nq * 10 * sizeof *ia);

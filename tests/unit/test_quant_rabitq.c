@@ -39,12 +39,6 @@
 
 #define ERRLEN 512
 
-/* run-tests.sh sets CN_TEST_UNDER_VALGRIND: the data sets shrink to a fifth. */
-static size_t sized(size_t n) {
-    const char *v = getenv("CN_TEST_UNDER_VALGRIND");
-    return v && *v && strcmp(v, "0") != 0 ? n / 5 : n;
-}
-
 static cn_store_t *dense(const float *x, size_t n, size_t d, cn_metric_t m) {
     char err[ERRLEN] = "";
     cn_store_t *s = NULL;
@@ -212,29 +206,6 @@ static void test_flat_equals_scan(void **state) {
 
 /* ---- HNSW, co-located codes ------------------------------------------------------- */
 
-typedef struct knn_set {
-    float *x, *qs;
-    size_t n, d, nq;
-} knn_set_t;
-
-static knn_set_t sift_or_random(size_t dflt_d) {
-    knn_set_t s = {0};
-    size_t dq = 0;
-    s.x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", sized(10000), &s.n, &s.d);
-    s.qs = s.x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", sized(100), &s.nq, &dq) : NULL;
-    if (!s.x || !s.qs || dq != s.d) {
-        free(s.x);
-        free(s.qs);
-        s.d = dflt_d;
-        s.n = sized(4000);
-        s.x = cn_test_random_matrix(s.n, s.d, 15);
-        s.nq = 50;
-        s.qs = cn_test_random_matrix(s.nq, s.d, 16);
-        print_message("SIFT fixture absent: random data n=%zu d=%zu\n", s.n, s.d);
-    }
-    return s;
-}
-
 static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
                               cn_store_t *rerank) {
     char err[ERRLEN] = "";
@@ -250,42 +221,13 @@ static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *
     return ix;
 }
 
-static double recall_ix(const cn_index_t *ix, const knn_set_t *s, int metric, int ef, int rerank,
-                        uint32_t *out_ids, float *out_d, double *dist_per_q) {
-    char err[ERRLEN] = "";
-    cn_search_ctx_t *ctx = NULL;
-    if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
-    cn_param_t sp[2] = {{.key = "ef", .type = CN_PARAM_INT, .i = ef, .f = ef},
-                        {.key = "rerank", .type = CN_PARAM_INT, .i = rerank, .f = rerank}};
-    cn_params_t sps = {sp, 2};
-    if (cn_search_ctx_set_params(ctx, &sps, err, sizeof err) != CN_OK) fail_msg("%s", err);
-    size_t hits = 0;
-    uint64_t work = 0;
-    for (size_t i = 0; i < s->nq; i++) {
-        uint32_t ids[10], gt[10];
-        float dd[10];
-        cn_vec_t v = {.dense = s->qs + i * s->d};
-        if (cn_index_search(ctx, &v, 10, ids, dd, NULL, err, sizeof err) != CN_OK)
-            fail_msg("search: %s", err);
-        work += ctx->stats.ndist;
-        cn_test_brute_knn(s->x, s->n, s->d, s->qs + i * s->d, metric, 10, gt);
-        for (int a = 0; a < 10; a++)
-            for (int b = 0; b < 10; b++) hits += ids[a] == gt[b];
-        if (out_ids) memcpy(out_ids + i * 10, ids, sizeof ids);
-        if (out_d) memcpy(out_d + i * 10, dd, sizeof dd);
-    }
-    if (dist_per_q) *dist_per_q = (double)work / (double)s->nq;
-    cn_search_ctx_destroy(ctx);
-    return (double)hits / (double)(s->nq * 10);
-}
-
 /* Co-located rabitq (D'/8 + 12 bytes per vector, pruned by score_lb,
  * expanded nodes exact at full precision): recall@10 >= 0.9 at ef 64 and
  * 128 on the SIFT fixture; the same results after save/load. */
 static void test_hnsw_colocated(void **state) {
     (void)state;
     char err[ERRLEN] = "", path[1024];
-    knn_set_t s = sift_or_random(32);
+    cn_test_knn_set_t s = cn_test_sift_or_random(32);
     cn_store_t *full = dense(s.x, s.n, s.d, CN_METRIC_L2);
     cn_store_t *rs = rbq_of(full);
     cn_index_t *colo = hnsw_built("colocated", full, rs, full);
@@ -296,7 +238,7 @@ static void test_hnsw_colocated(void **state) {
     double rc[2];
     for (int e = 0; e < 2; e++) {
         double w = 0;
-        rc[e] = recall_ix(colo, &s, 0, efs[e], 0, e ? NULL : ids1, e ? NULL : d1, &w);
+        rc[e] = cn_test_recall(colo, &s, 0, efs[e], 0, e ? NULL : ids1, e ? NULL : d1, &w);
         print_message("hnsw M=16 ef=%d (n=%zu d=%zu): colocated rabitq recall@10 %.4f (%.0f "
                       "scores/query)\n",
                       efs[e], s.n, s.d, rc[e], w);
@@ -308,7 +250,7 @@ static void test_hnsw_colocated(void **state) {
     cn_index_t *back = NULL;
     if (cn_index_load(&back, path, err, sizeof err) != CN_OK) fail_msg("load: %s", err);
     assert_int_equal(back->ops->bytes(back), colo->ops->bytes(colo));
-    double rb = recall_ix(back, &s, 0, efs[0], 0, ids2, d2, NULL);
+    double rb = cn_test_recall(back, &s, 0, efs[0], 0, ids2, d2, NULL);
     assert_true(rb == rc[0]);
     assert_memory_equal(ids1, ids2, s.nq * 10 * sizeof *ids1);
     assert_memory_equal(d1, d2, s.nq * 10 * sizeof *d1);
@@ -329,8 +271,8 @@ static void test_hnsw_colocated(void **state) {
  * layout over the same store. */
 static void test_hnsw_colocated_metrics(void **state) {
     (void)state;
-    const size_t n = sized(3000), d = 24;
-    knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
+    const size_t n = cn_test_sized(3000), d = 24;
+    cn_test_knn_set_t s = {cn_test_random_matrix(n, d, 21), cn_test_random_matrix(40, d, 22), n, d, 40};
     const cn_metric_t ms[3] = {CN_METRIC_L2, CN_METRIC_IP, CN_METRIC_COSINE};
     for (int mi = 0; mi < 3; mi++) {
         cn_store_t *full = dense(s.x, n, d, ms[mi]);
@@ -339,8 +281,8 @@ static void test_hnsw_colocated_metrics(void **state) {
             cn_index_t *colo = hnsw_built("colocated", full, rs, with_full ? full : NULL);
             cn_index_t *adj = hnsw_built("adjacency", full, rs, with_full ? full : NULL);
             int bm = ms[mi] == CN_METRIC_L2 ? 0 : ms[mi] == CN_METRIC_IP ? 1 : 2;
-            double rc = recall_ix(colo, &s, bm, 100, 0, NULL, NULL, NULL);
-            double ra = recall_ix(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);
+            double rc = cn_test_recall(colo, &s, bm, 100, 0, NULL, NULL, NULL);
+            double ra = cn_test_recall(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);
             print_message("%s, %s: colocated rabitq recall@10 %.4f, adjacency %.4f\n",
                           cn_metric_name(ms[mi]),
                           with_full ? "full-precision expansions" : "estimate expansions", rc,

@@ -19,6 +19,7 @@
 
 #include <stdatomic.h>
 
+#include "cannoli/cannoli.h"
 #include "cannoli/common.h"
 
 /* Atomic: the library allocates from OpenMP threads (batch search, build). */
@@ -211,4 +212,58 @@ int cn_test_alloc_teardown(void **state) {
     cn_test_alloc_uninstall();
     assert_int_equal(live, 0);
     return 0;
+}
+
+size_t cn_test_sized(size_t n) {
+    const char *v = getenv("CN_TEST_UNDER_VALGRIND");
+    return v && *v && strcmp(v, "0") != 0 ? n / 5 : n;
+}
+
+cn_test_knn_set_t cn_test_sift_or_random(size_t dflt_d) {
+    cn_test_knn_set_t s = {0};
+    size_t dq = 0;
+    s.x = cn_test_load_bvecs("sift-debian-10k_base.bvecs", cn_test_sized(10000), &s.n, &s.d);
+    s.qs = s.x ? cn_test_load_bvecs("sift-debian-10k_query.bvecs", cn_test_sized(100), &s.nq,
+                                    &dq)
+               : NULL;
+    if (!s.x || !s.qs || dq != s.d) {
+        free(s.x);
+        free(s.qs);
+        s.d = dflt_d;
+        s.n = cn_test_sized(4000);
+        s.x = cn_test_random_matrix(s.n, s.d, 15);
+        s.nq = 50;
+        s.qs = cn_test_random_matrix(s.nq, s.d, 16);
+        print_message("SIFT fixture absent: random data n=%zu d=%zu\n", s.n, s.d);
+    }
+    return s;
+}
+
+double cn_test_recall(const cn_index_t *ix, const cn_test_knn_set_t *s, int metric, int ef,
+                      int rerank, uint32_t *out_ids, float *out_d, double *dist_per_q) {
+    char err[512] = "";
+    cn_search_ctx_t *ctx = NULL;
+    if (cn_search_ctx_create(ix, &ctx, err, sizeof err) != CN_OK) fail_msg("ctx: %s", err);
+    cn_param_t sp[2] = {{.key = "ef", .type = CN_PARAM_INT, .i = ef, .f = ef},
+                        {.key = "rerank", .type = CN_PARAM_INT, .i = rerank, .f = rerank}};
+    cn_params_t sps = {sp, 2};
+    if (cn_search_ctx_set_params(ctx, &sps, err, sizeof err) != CN_OK) fail_msg("%s", err);
+    size_t hits = 0;
+    uint64_t work = 0;
+    for (size_t i = 0; i < s->nq; i++) {
+        uint32_t ids[10], gt[10];
+        float dd[10];
+        cn_vec_t v = {.dense = s->qs + i * s->d};
+        if (cn_index_search(ctx, &v, 10, ids, dd, NULL, err, sizeof err) != CN_OK)
+            fail_msg("search: %s", err);
+        work += ctx->stats.ndist;
+        cn_test_brute_knn(s->x, s->n, s->d, s->qs + i * s->d, metric, 10, gt);
+        for (int a = 0; a < 10; a++)
+            for (int b = 0; b < 10; b++) hits += ids[a] == gt[b];
+        if (out_ids) memcpy(out_ids + i * 10, ids, sizeof ids);
+        if (out_d) memcpy(out_d + i * 10, dd, sizeof dd);
+    }
+    if (dist_per_q) *dist_per_q = (double)work / (double)s->nq;
+    cn_search_ctx_destroy(ctx);
+    return (double)hits / (double)(s->nq * 10);
 }

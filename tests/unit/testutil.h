@@ -51,4 +51,25 @@ float *cn_test_load_bvecs(const char *name, size_t max, size_t *n, size_t *d);
 int cn_test_alloc_setup(void **state);
 int cn_test_alloc_teardown(void **state);
 
+/* run-tests.sh sets CN_TEST_UNDER_VALGRIND: data sets shrink to a fifth. */
+size_t cn_test_sized(size_t n);
+
+/* A k-NN test set: n x d base rows, nq queries (malloc'ed; the caller frees
+ * x and qs). */
+typedef struct cn_test_knn_set {
+    float *x, *qs;
+    size_t n, d, nq;
+} cn_test_knn_set_t;
+/* The sift-debian-10k fixture (base and queries, sized), or random data of
+ * dimension dflt_d (n = 4000, 50 queries, sized) when it is absent. */
+cn_test_knn_set_t cn_test_sift_or_random(size_t dflt_d);
+
+struct cn_index;
+/* recall@10 of ix at ef (and rerank) on s against brute force (metric: 0
+ * l2, 1 ip, 2 cosine, as cn_test_brute_knn); each query's 10 ids / distances
+ * into out_ids / out_d and the mean distances per query into *dist_per_q
+ * when not NULL. cmocka failure on any error. */
+double cn_test_recall(const struct cn_index *ix, const cn_test_knn_set_t *s, int metric, int ef,
+                      int rerank, uint32_t *out_ids, float *out_d, double *dist_per_q);
+
 #endif
