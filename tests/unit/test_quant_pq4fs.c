@@ -324,21 +324,6 @@ static void test_recall_vs_pq(void **state) {
 
 /* ---- HNSW with co-located neighbour codes ---------------------------------------- */
 
-static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
-                              cn_store_t *rerank) {
-    char err[ERRLEN] = "";
-    cn_param_t bp[3] = {{.key = "M", .type = CN_PARAM_INT, .i = 16, .f = 16},
-                        {.key = "ef_construction", .type = CN_PARAM_INT, .i = 100, .f = 100},
-                        {.key = "layout", .type = CN_PARAM_STRING, .s = layout}};
-    cn_params_t bps = {bp, 3};
-    cn_index_t *ix = NULL;
-    if (cn_index_create(&ix, "hnsw", full->metric, full->dim, &bps, err, sizeof err) != CN_OK)
-        fail_msg("create: %s", err);
-    if (cn_index_build(ix, full, search, rerank, 2, err, sizeof err) != CN_OK)
-        fail_msg("build: %s", err);
-    return ix;
-}
-
 /* recall@10 of ix at ef (and rerank); ids/dists of every query into out_* if not NULL. */
 /* Co-located pq4fs at M = d / 4 (d / 8 bytes of code per vector, scored per
  * hop; expanded nodes exact) against the adjacency layout through 8-bit PQ
@@ -356,9 +341,9 @@ static void test_hnsw_colocated(void **state) {
                         {.key = "iterations", .type = CN_PARAM_INT, .i = 8, .f = 8}};
     cn_store_t *pq = encode_with("pq", full, it, 2);
 
-    cn_index_t *colo = hnsw_built("colocated", full, fs, full);
+    cn_index_t *colo = cn_test_hnsw_built("colocated", full, fs, full);
     assert_int_equal(cn_hnsw_validate(colo, err, sizeof err), CN_OK);
-    cn_index_t *adj = hnsw_built("adjacency", full, pq, full);
+    cn_index_t *adj = cn_test_hnsw_built("adjacency", full, pq, full);
     const int ef = 64;
     uint32_t *ids1 = malloc(s.nq * 10 * sizeof *ids1), *ids2 = malloc(s.nq * 10 * sizeof *ids2);
     float *d1 = malloc(s.nq * 10 * sizeof *d1), *d2 = malloc(s.nq * 10 * sizeof *d2);
@@ -434,8 +419,8 @@ static void test_hnsw_colocated_metrics(void **state) {
         cn_store_t *full = dense(s.x, n, d, ms[mi]);
         cn_store_t *fs = pq4_of(full, 12);
         for (int with_full = 0; with_full < 2; with_full++) {
-            cn_index_t *colo = hnsw_built("colocated", full, fs, with_full ? full : NULL);
-            cn_index_t *adj = hnsw_built("adjacency", full, fs, with_full ? full : NULL);
+            cn_index_t *colo = cn_test_hnsw_built("colocated", full, fs, with_full ? full : NULL);
+            cn_index_t *adj = cn_test_hnsw_built("adjacency", full, fs, with_full ? full : NULL);
             int bm = ms[mi] == CN_METRIC_L2 ? 0 : ms[mi] == CN_METRIC_IP ? 1 : 2;
             double rc = cn_test_recall(colo, &s, bm, 100, 0, NULL, NULL, NULL);
             double ra = cn_test_recall(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);

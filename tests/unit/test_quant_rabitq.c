@@ -206,21 +206,6 @@ static void test_flat_equals_scan(void **state) {
 
 /* ---- HNSW, co-located codes ------------------------------------------------------- */
 
-static cn_index_t *hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
-                              cn_store_t *rerank) {
-    char err[ERRLEN] = "";
-    cn_param_t bp[3] = {{.key = "M", .type = CN_PARAM_INT, .i = 16, .f = 16},
-                        {.key = "ef_construction", .type = CN_PARAM_INT, .i = 100, .f = 100},
-                        {.key = "layout", .type = CN_PARAM_STRING, .s = layout}};
-    cn_params_t bps = {bp, 3};
-    cn_index_t *ix = NULL;
-    if (cn_index_create(&ix, "hnsw", full->metric, full->dim, &bps, err, sizeof err) != CN_OK)
-        fail_msg("create: %s", err);
-    if (cn_index_build(ix, full, search, rerank, 2, err, sizeof err) != CN_OK)
-        fail_msg("build: %s", err);
-    return ix;
-}
-
 /* Co-located rabitq (D'/8 + 12 bytes per vector, pruned by score_lb,
  * expanded nodes exact at full precision): recall@10 >= 0.9 at ef 64 and
  * 128 on the SIFT fixture; the same results after save/load. */
@@ -230,7 +215,7 @@ static void test_hnsw_colocated(void **state) {
     cn_test_knn_set_t s = cn_test_sift_or_random(32);
     cn_store_t *full = dense(s.x, s.n, s.d, CN_METRIC_L2);
     cn_store_t *rs = rbq_of(full);
-    cn_index_t *colo = hnsw_built("colocated", full, rs, full);
+    cn_index_t *colo = cn_test_hnsw_built("colocated", full, rs, full);
     assert_int_equal(cn_hnsw_validate(colo, err, sizeof err), CN_OK);
     uint32_t *ids1 = malloc(s.nq * 10 * sizeof *ids1), *ids2 = malloc(s.nq * 10 * sizeof *ids2);
     float *d1 = malloc(s.nq * 10 * sizeof *d1), *d2 = malloc(s.nq * 10 * sizeof *d2);
@@ -278,8 +263,8 @@ static void test_hnsw_colocated_metrics(void **state) {
         cn_store_t *full = dense(s.x, n, d, ms[mi]);
         cn_store_t *rs = rbq_of(full);
         for (int with_full = 0; with_full < 2; with_full++) {
-            cn_index_t *colo = hnsw_built("colocated", full, rs, with_full ? full : NULL);
-            cn_index_t *adj = hnsw_built("adjacency", full, rs, with_full ? full : NULL);
+            cn_index_t *colo = cn_test_hnsw_built("colocated", full, rs, with_full ? full : NULL);
+            cn_index_t *adj = cn_test_hnsw_built("adjacency", full, rs, with_full ? full : NULL);
             int bm = ms[mi] == CN_METRIC_L2 ? 0 : ms[mi] == CN_METRIC_IP ? 1 : 2;
             double rc = cn_test_recall(colo, &s, bm, 100, 0, NULL, NULL, NULL);
             double ra = cn_test_recall(adj, &s, bm, 100, with_full ? 100 : 0, NULL, NULL, NULL);

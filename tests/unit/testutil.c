@@ -267,3 +267,18 @@ double cn_test_recall(const cn_index_t *ix, const cn_test_knn_set_t *s, int metr
     cn_search_ctx_destroy(ctx);
     return (double)hits / (double)(s->nq * 10);
 }
+
+cn_index_t *cn_test_hnsw_built(const char *layout, cn_store_t *full, cn_store_t *search,
+                               cn_store_t *rerank) {
+    char err[512] = "";
+    cn_param_t bp[3] = {{.key = "M", .type = CN_PARAM_INT, .i = 16, .f = 16},
+                        {.key = "ef_construction", .type = CN_PARAM_INT, .i = 100, .f = 100},
+                        {.key = "layout", .type = CN_PARAM_STRING, .s = layout}};
+    cn_params_t bps = {bp, 3};
+    cn_index_t *ix = NULL;
+    if (cn_index_create(&ix, "hnsw", full->metric, full->dim, &bps, err, sizeof err) != CN_OK)
+        fail_msg("create: %s", err);
+    if (cn_index_build(ix, full, search, rerank, 2, err, sizeof err) != CN_OK)
+        fail_msg("build: %s", err);
+    return ix;
+}

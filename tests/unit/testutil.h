@@ -69,6 +69,12 @@ struct cn_index;
  * l2, 1 ip, 2 cosine, as cn_test_brute_knn); each query's 10 ids / distances
  * into out_ids / out_d and the mean distances per query into *dist_per_q
  * when not NULL. cmocka failure on any error. */
+struct cn_store;
+/* HNSW M=16, ef_construction 100, `layout` (adjacency|colocated), built on
+ * full with 2 threads, searched through `search`, re-ranking with `rerank`
+ * (may be NULL). cmocka failure on any error. */
+struct cn_index *cn_test_hnsw_built(const char *layout, struct cn_store *full,
+                                    struct cn_store *search, struct cn_store *rerank);
 double cn_test_recall(const struct cn_index *ix, const cn_test_knn_set_t *s, int metric, int ef,
                       int rerank, uint32_t *out_ids, float *out_d, double *dist_per_q);
 
