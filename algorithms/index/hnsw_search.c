@@ -131,7 +131,8 @@ static size_t search_colocated(const cn_hnsw_t *h, cn_search_ctx_t *ctx, size_t 
     cn_heap_clear(res);
     cn_heap_t *eb = &sc->ebest;
     cn_heap_clear(eb);
-    const size_t ecap = eb->cap >= ef ? ef : 0; /* 0: out of memory, no estimate bound */
+    /* 0: no room for ef estimates (k above the ef reserved for): no bound */
+    const size_t ecap = eb->cap >= ef ? ef : 0;
     cn_visited_t *vis = &sc->vis;
     cn_visited_next(vis);
     const uint8_t *colo = h->colo;
