@@ -160,13 +160,12 @@ static void build_lut(const pq4_store_t *ps, const float *q, float *lut) {
     for (size_t s = M; s < ps->Mp; s++) memset(lut + s * KSUB, 0, KSUB * sizeof(float));
 }
 
-/* The u8 table, bias, 1 / scale and error bound of ev->lut (see the top). */
-static void quantize_lut(pq4_eval_t *ev) {
-    const size_t M = ev->ps->M, Mp = ev->ps->Mp;
+/* The FastScan table quantization (see the top and pq4fs_internal.h). */
+void cn_pq4fs_quantize_lut(const float *lut, size_t M, size_t Mp, cn_pq4fs_lut8_t *out) {
     float range = 0.0f;
     double bias = 0.0, mag = 0.0;
     for (size_t s = 0; s < M; s++) {
-        const float *l = ev->lut + s * KSUB;
+        const float *l = lut + s * KSUB;
         float mn = l[0], mx = l[0], am = fabsf(l[0]);
         for (size_t c = 1; c < KSUB; c++) {
             mn = l[c] < mn ? l[c] : mn;
@@ -179,24 +178,34 @@ static void quantize_lut(pq4_eval_t *ev) {
     }
     float a = range > 0.0f && isfinite(255.0f / range) ? 255.0f / range : 1.0f;
     for (size_t s = 0; s < M; s++) {
-        const float *l = ev->lut + s * KSUB;
+        const float *l = lut + s * KSUB;
         float mn = l[0];
         for (size_t c = 1; c < KSUB; c++) mn = l[c] < mn ? l[c] : mn;
         for (size_t c = 0; c < KSUB; c++) {
             float x = (l[c] - mn) * a + 0.5f;
-            ev->lut8[s * KSUB + c] = (uint8_t)(x >= 255.0f ? 255 : x <= 0.0f ? 0 : (int)x);
+            out->lut8[s * KSUB + c] = (uint8_t)(x >= 255.0f ? 255 : x <= 0.0f ? 0 : (int)x);
         }
     }
-    memset(ev->lut8 + M * KSUB, 0, (Mp - M) * KSUB);
-    ev->bias = (float)bias;
-    ev->inv_a = 1.0f / a;
+    memset(out->lut8 + M * KSUB, 0, (Mp - M) * KSUB);
+    out->bias = (float)bias;
+    out->inv_a = 1.0f / a;
+    out->mag = (float)mag;
     /* M half-steps of rounding (a clamped entry is off by less than one
      * half-step too), plus float rounding of the two M-term sums. */
-    ev->bound = (float)(0.5 * (double)M / a * 1.0001 + 1e-6 * (double)(M + 8) * mag) + 1e-30f;
+    out->bound = (float)(0.5 * (double)M / a * 1.0001 + 1e-6 * (double)(M + 8) * mag) + 1e-30f;
     /* Table entries too large for float (|x| ~ 1e19 and more): no usable
-     * estimate. Block scores are then -inf with an infinite bound, so every
-     * slot passes every filter and callers fall back to dist(). */
-    ev->degenerate = !isfinite(ev->bound) || !isfinite(ev->bias) || !(a > 0.0f);
+     * estimate (callers then score -inf with an infinite bound, so every
+     * slot passes every filter and falls back to dist()). */
+    out->degenerate = !isfinite(out->bound) || !isfinite(out->bias) || !(a > 0.0f);
+}
+
+static void quantize_lut(pq4_eval_t *ev) {
+    cn_pq4fs_lut8_t t = {.lut8 = ev->lut8};
+    cn_pq4fs_quantize_lut(ev->lut, ev->ps->M, ev->ps->Mp, &t);
+    ev->bias = t.bias;
+    ev->inv_a = t.inv_a;
+    ev->bound = t.bound;
+    ev->degenerate = t.degenerate;
 }
 
 static void decode_codes(const pq4_store_t *ps, uint32_t id, float *out) {

@@ -55,6 +55,20 @@ extern const cn_pq4fs_kernels_t cn_pq4fs_kernels_avx512;
 /* Kernels of a level, or NULL if this build/CPU cannot run it. */
 const cn_pq4fs_kernels_t *cn_pq4fs_kernels_at(cn_simd_level_t level);
 
+/* The per-query u8 table of a float table lut (M sub-spaces x 16 entries,
+ * quant/pq4fs.c; shared by every store that scores with these kernels):
+ * one scale a for all sub-spaces and a bias per sub-space,
+ * lut8[s][c] = round((lut[s][c] - min_c lut[s][c]) * a), padding sub-spaces
+ * M..Mp-1 zero; a block's float sums are then bias + S / a within `bound`
+ * (M half-steps plus float rounding); `mag` = sum_s max_c |lut[s][c]|;
+ * `degenerate` when the table is not usable (non-finite entries). */
+typedef struct cn_pq4fs_lut8 {
+    uint8_t *lut8; /* in: Mp * 16 bytes to fill */
+    float bias, inv_a, bound, mag;
+    int degenerate;
+} cn_pq4fs_lut8_t;
+void cn_pq4fs_quantize_lut(const float *lut, size_t M, size_t Mp, cn_pq4fs_lut8_t *out);
+
 /* ---- introspection for tests (quant/pq4fs.c) ---- */
 int cn_store_is_pq4fs(const cn_store_t *s);
 /* Evaluator using the block kernel of a given level (CN_EUNSUPPORTED if

@@ -174,39 +174,16 @@ static void prepare(const rbq_store_t *rs, const float *x, float *lut, float *qc
     *qnorm = (float)sqrt(nn);
 }
 
-/* The u8 table, bias, 1 / scale and the bound on |S8 - S| (as pq4fs). */
+/* The u8 table, bias, 1 / scale and the bound on |S8 - S| (pq4fs's). */
 static void quantize_lut(const rbq_store_t *rs, rbq_query_t *q) {
-    const size_t M = rs->M;
-    float range = 0.0f;
-    double bias = 0.0, mag = 0.0;
-    for (size_t s = 0; s < M; s++) {
-        const float *l = q->lut + s * 16;
-        float mn = l[0], mx = l[0], am = fabsf(l[0]);
-        for (size_t c = 1; c < 16; c++) {
-            mn = l[c] < mn ? l[c] : mn;
-            mx = l[c] > mx ? l[c] : mx;
-            am = fabsf(l[c]) > am ? fabsf(l[c]) : am;
-        }
-        if (mx - mn > range) range = mx - mn;
-        bias += mn;
-        mag += am;
-    }
-    float a = range > 0.0f && isfinite(255.0f / range) ? 255.0f / range : 1.0f;
-    for (size_t s = 0; s < M; s++) {
-        const float *l = q->lut + s * 16;
-        float mn = l[0];
-        for (size_t c = 1; c < 16; c++) mn = l[c] < mn ? l[c] : mn;
-        for (size_t c = 0; c < 16; c++) {
-            float x = (l[c] - mn) * a + 0.5f;
-            q->lut8[s * 16 + c] = (uint8_t)(x >= 255.0f ? 255 : x <= 0.0f ? 0 : (int)x);
-        }
-    }
-    q->bias = (float)bias;
-    q->inv_a = 1.0f / a;
-    q->smag = (float)mag;
-    q->sbound = (float)(0.5 * (double)M / a * 1.0001 + 1e-6 * (double)(M + 8) * mag) + 1e-30f;
-    q->degenerate = !isfinite(q->sbound) || !isfinite(q->bias) || !(a > 0.0f) ||
-                    !isfinite(q->qconst) || !isfinite(q->half) || !isfinite(q->qnorm);
+    cn_pq4fs_lut8_t t = {.lut8 = q->lut8};
+    cn_pq4fs_quantize_lut(q->lut, rs->M, rs->M, &t);
+    q->bias = t.bias;
+    q->inv_a = t.inv_a;
+    q->smag = t.mag;
+    q->sbound = t.bound;
+    q->degenerate = t.degenerate || !isfinite(q->qconst) || !isfinite(q->half) ||
+                    !isfinite(q->qnorm);
 }
 
 static void set_prepared(rbq_eval_t *ev, const float *x) {

@@ -4,7 +4,6 @@
  * score_offset, batch/range/pairs agreement, packed blocks and score_lb,
  * save/load) is the shared conformance suite's (test_conformance.c runs it
  * over the registry); here what the library builds on the store:
- *   - the conformance suite on rabitq alone (quick to rerun);
  *   - the estimator against the original vectors: most scores within the
  *     RaBitQ bound (what score_lb relies on);
  *   - flat over rabitq (the packed-block scan) returns exactly the top k of
@@ -25,7 +24,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "conformance.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -61,11 +59,6 @@ static cn_store_t *encode_with(const char *name, cn_store_t *full, cn_param_t *i
 }
 
 static cn_store_t *rbq_of(cn_store_t *full) { return encode_with("rabitq", full, NULL, 0); }
-
-static void test_conformance_rabitq(void **state) {
-    (void)state;
-    cn_conformance_assert("rabitq");
-}
 
 /* ---- the estimator against the original vectors --------------------------------------- */
 
@@ -452,7 +445,6 @@ static void test_params(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_conformance_rabitq, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_estimator_bound, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_flat_equals_scan, cn_test_alloc_setup, cn_test_alloc_teardown),
         cmocka_unit_test_setup_teardown(test_hnsw_colocated, cn_test_alloc_setup, cn_test_alloc_teardown),
